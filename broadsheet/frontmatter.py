@@ -1,0 +1,154 @@
+"""Split a content file into YAML front matter and body, keeping each key's line number.
+
+Input: a file's text. Output: a Document whose `lines` map every top-level key to its line in
+the file (not in the front matter block), so every later error can say `path:line`.
+YAML is read with the safe C loader where available; anchors, aliases, duplicate keys, absurd
+nesting and oversized blocks are refused before any value is built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from broadsheet.errors import ContentError, SourceLocation
+
+Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+MAX_FRONT_MATTER = 64 * 1024  # bytes of YAML we accept in one block
+MAX_DEPTH = 20  # nesting of lists and mappings
+_FENCE = "---"
+_PLAIN_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}"
+    for name in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map")
+)
+
+
+@dataclass(frozen=True)
+class Document:
+    """A content file split into its metadata and its Markdown body."""
+
+    path: Path  # as shown to the user
+    meta: Mapping[str, Any]  # the front matter mapping
+    lines: Mapping[str, int]  # top-level key -> line in the file
+    body: str  # Markdown after the closing fence
+    body_line: int  # line of the file where the body starts
+
+
+def read_text(path: Path, shown: Path | str | None = None) -> str:
+    """Read a source file as UTF-8 text: BOM dropped, CRLF and lone CR made LF."""
+    shown = shown if shown is not None else path
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ContentError(f"cannot read file ({exc.strerror})", SourceLocation(shown)) from exc
+    return decode_text(raw, shown)
+
+
+def decode_text(raw: bytes, shown: Path | str) -> str:
+    """Decode bytes as UTF-8 text with normalised line endings, or name the file that isn't."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ContentError("file is UTF-16; save it as UTF-8", SourceLocation(shown))
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ContentError(
+            f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save the file as UTF-8",
+            SourceLocation(shown, line),
+        ) from exc
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise ContentError("file contains a NUL byte (is it binary?)", SourceLocation(shown, line))
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def parse_document(text: str, path: Path | str) -> Document:
+    """Split `text` into front matter and body; the file must start with a `---` line."""
+    shown = Path(path)
+    lines = text.split("\n")
+    if not lines or lines[0].rstrip() != _FENCE:
+        raise ContentError(
+            "no front matter (the file must start with a '---' line)", SourceLocation(shown, 1)
+        )
+    end = next((i for i in range(1, len(lines)) if lines[i].rstrip() in (_FENCE, "...")), None)
+    if end is None:
+        raise ContentError(
+            "front matter is not closed (expected a '---' line after it)", SourceLocation(shown, 1)
+        )
+    block = "\n".join(lines[1:end])
+    meta, key_lines = parse_mapping(block, shown, first_line=2)
+    body = "\n".join(lines[end + 1 :])
+    return Document(shown, meta, key_lines, body, end + 2)
+
+
+def parse_mapping(
+    text: str, path: Path, first_line: int = 1
+) -> tuple[dict[str, Any], dict[str, int]]:
+    """Parse a YAML mapping; return its values and the file line of every top-level key."""
+    if len(text.encode("utf-8")) > MAX_FRONT_MATTER:
+        raise ContentError(
+            f"front matter is larger than {MAX_FRONT_MATTER // 1024} KiB",
+            SourceLocation(path, first_line),
+        )
+    try:
+        node = yaml.compose(text, Loader=Loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = first_line + mark.line if mark else first_line
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ContentError(f"invalid YAML: {problem}", SourceLocation(path, line)) from exc
+    if node is None:
+        return {}, {}
+    if not isinstance(node, yaml.MappingNode):
+        raise ContentError(
+            "front matter must be a mapping of 'key: value' lines",
+            SourceLocation(path, first_line + node.start_mark.line),
+        )
+    _check_tree(node, path, first_line)
+    key_lines: dict[str, int] = {}
+    for key_node, _value in node.value:
+        line = first_line + key_node.start_mark.line
+        key = key_node.value
+        if not isinstance(key, str) or not isinstance(key_node, yaml.ScalarNode):
+            raise ContentError("keys must be plain words", SourceLocation(path, line))
+        if key in key_lines:
+            raise ContentError(
+                f"duplicate key '{key}' (first on line {key_lines[key]})", SourceLocation(path, line)
+            )
+        key_lines[key] = line
+    loader = Loader("")
+    try:
+        data = loader.construct_document(node)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = first_line + mark.line if mark else first_line
+        raise ContentError(f"invalid YAML value: {exc.problem}", SourceLocation(path, line)) from exc
+    finally:
+        loader.dispose()
+    return {str(k): v for k, v in data.items()}, key_lines
+
+
+def _check_tree(root: yaml.Node, path: Path, first_line: int) -> None:
+    """Refuse aliases (a node reached twice), absurd nesting and non-standard tags."""
+    seen: set[int] = set()
+    stack: list[tuple[yaml.Node, int]] = [(root, 0)]
+    while stack:
+        node, depth = stack.pop()
+        where = SourceLocation(path, first_line + node.start_mark.line)
+        if id(node) in seen:
+            raise ContentError("YAML anchors and aliases are not allowed", where)
+        seen.add(id(node))
+        if depth > MAX_DEPTH:
+            raise ContentError(f"front matter is nested deeper than {MAX_DEPTH} levels", where)
+        if node.tag not in _PLAIN_TAGS:
+            shown = node.tag.replace("tag:yaml.org,2002:", "!!")
+            raise ContentError(f"YAML tag {shown} is not allowed", where)
+        if isinstance(node, yaml.MappingNode):
+            stack.extend((child, depth + 1) for pair in node.value for child in pair)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((child, depth + 1) for child in node.value)
