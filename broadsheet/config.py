@@ -125,7 +125,9 @@ def _check_text(key: str, value: str) -> str:
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"must be an IANA time zone such as Europe/London, got {value!r}") from exc
+            raise ValueError(
+                f"must be an IANA time zone such as Europe/London, got {value!r}"
+            ) from exc
     if key == "cname" and not re.fullmatch(r"[A-Za-z0-9.-]+\.[A-Za-z]{2,}", value):
         raise ValueError(f"must be a domain name such as news.example.org, got {value!r}")
     if key == "output_dir" and not value.strip():
@@ -135,7 +137,9 @@ def _check_text(key: str, value: str) -> str:
 
 def _check_base_url(value: Any) -> str:
     if not isinstance(value, str) or not value:
-        raise ValueError(f"must be a URL such as https://example.org/ or a path such as /news/, got {value!r}")
+        raise ValueError(
+            f"must be a URL such as https://example.org/ or a path such as /news/, got {value!r}"
+        )
     parts = urlsplit(value)
     if parts.scheme and (parts.scheme not in ("http", "https") or not parts.netloc):
         raise ValueError(f"must be an http(s) URL or a path starting with '/', got {value!r}")

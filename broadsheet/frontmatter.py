@@ -118,7 +118,8 @@ def parse_mapping(
             raise ContentError("keys must be plain words", SourceLocation(path, line))
         if key in key_lines:
             raise ContentError(
-                f"duplicate key '{key}' (first on line {key_lines[key]})", SourceLocation(path, line)
+                f"duplicate key '{key}' (first on line {key_lines[key]})",
+                SourceLocation(path, line),
             )
         key_lines[key] = line
     loader = Loader("")
@@ -127,7 +128,9 @@ def parse_mapping(
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = first_line + mark.line if mark else first_line
-        raise ContentError(f"invalid YAML value: {exc.problem}", SourceLocation(path, line)) from exc
+        raise ContentError(
+            f"invalid YAML value: {exc.problem}", SourceLocation(path, line)
+        ) from exc
     finally:
         loader.dispose()
     return {str(k): v for k, v in data.items()}, key_lines

@@ -50,6 +50,7 @@ class Article:
     extra: Mapping[str, Any]  # anything custom, passed to templates as it is
     body_html: str  # rendered Markdown
     path: Path  # source file, for error messages
+    lines: Mapping[str, int]  # front matter key -> line in the file, for later errors
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ class Page:
     slug: str
     title: str
     body_html: str
+    draft: bool
     path: Path
 
 

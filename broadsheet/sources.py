@@ -1,0 +1,55 @@
+"""Find the source files of one content folder, skipping editor junk and unsafe links.
+
+Input: a folder. Output: the Markdown files to read, sorted, and a warning for each file that
+was passed over for a reason the curator should hear about (a link out of content/, a loop).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from broadsheet.errors import BroadsheetError, ContentError, SourceLocation
+
+# Files editors and operating systems leave behind: never content, never published.
+_JUNK = re.compile(r"^(\.|~\$|#)|(~|\.swp|\.swo|\.swx|\.tmp|\.bak|\.orig)$|^4913$")
+
+
+def is_junk(name: str) -> bool:
+    """Tell whether a file name is an editor's or a system's leftover."""
+    return bool(_JUNK.search(name))
+
+
+def list_sources(
+    folder: Path, root: Path, suffix: str = ".md"
+) -> tuple[list[Path], list[BroadsheetError]]:
+    """Return the `suffix` files directly in `folder` and warnings for the skipped ones."""
+    if not folder.is_dir():
+        return [], []
+    content = (root / "content").resolve()
+    found: list[Path] = []
+    warnings: list[BroadsheetError] = []
+    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+        if not entry.name.endswith(suffix) or is_junk(entry.name):
+            continue
+        path = Path(entry.path)
+        if entry.is_symlink():
+            problem = _link_problem(path, content)
+            if problem:
+                where = SourceLocation(path.relative_to(root))
+                warnings.append(ContentError(f"skipped: {problem}", where))
+                continue
+        if path.is_file():
+            found.append(path)
+    return found, warnings
+
+
+def _link_problem(path: Path, content: Path) -> str | None:
+    try:
+        target = path.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return "symbolic link is broken or loops"
+    if not target.is_relative_to(content):
+        return "symbolic link points outside content/"
+    return None

@@ -1,0 +1,9 @@
+#!/usr/bin/env python3
+"""Broadsheet: build the site (`python build.py`), or run `import`, `serve`, `deploy`."""
+
+import sys
+
+from broadsheet.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
