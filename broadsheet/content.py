@@ -232,7 +232,14 @@ class _Fields:
 
 
 def _describe(value: Any) -> str:
-    kinds = {bool: "yes/no", int: "a number", float: "a number", list: "a list", dict: "a mapping"}
+    kinds = {
+        bool: "yes/no",
+        int: "a number",
+        float: "a number",
+        str: "text",
+        list: "a list",
+        dict: "a mapping",
+    }
     kind = next((name for t, name in kinds.items() if isinstance(value, t)), type(value).__name__)
     return f"{kind}: {value!r}" if not isinstance(value, list | dict) else kind
 

@@ -98,10 +98,9 @@ def parse_mapping(
     try:
         node = yaml.compose(text, Loader=Loader)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = first_line + mark.line if mark else first_line
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ContentError(f"invalid YAML: {problem}", SourceLocation(path, line)) from exc
+        where = SourceLocation(path, first_line + _error_line(exc, text))
+        raise ContentError(f"invalid YAML: {problem}", where) from exc
     if node is None:
         return {}, {}
     if not isinstance(node, yaml.MappingNode):
@@ -134,6 +133,17 @@ def parse_mapping(
     finally:
         loader.dispose()
     return {str(k): v for k, v in data.items()}, key_lines
+
+
+def _error_line(exc: yaml.YAMLError, text: str) -> int:
+    """The 0-based line of a YAML error; past the end of the block, where the construct began."""
+    problem = getattr(exc, "problem_mark", None)
+    context = getattr(exc, "context_mark", None)
+    last = max(text.count("\n") - (1 if text.endswith("\n") else 0), 0)
+    if problem is None:
+        return 0
+    line = context.line if problem.line > last and context is not None else problem.line
+    return min(line, last)
 
 
 def _check_tree(root: yaml.Node, path: Path, first_line: int) -> None:
