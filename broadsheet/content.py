@@ -206,7 +206,9 @@ def parse_digest_note(document: Document, config: Config) -> DigestNote:
             None,
             f"digest note file must be named like {example}.md for {config.digest_period}ly digests",
         )
-    note = DigestNote(digest_id, f.text("title"), f.body_html(), document.path, document.fingerprint)
+    note = DigestNote(
+        digest_id, f.text("title"), f.body_html(), document.path, document.fingerprint
+    )
     f.raise_if_any()
     return note
 
