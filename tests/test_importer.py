@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+import io
+from datetime import UTC, date, datetime, timedelta, timezone
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from broadsheet import importer
 from broadsheet.config import Config
 from broadsheet.frontmatter import Document, parse_document, read_text
 from broadsheet.importer import ImportOptions, ImportReport
+from broadsheet.rawdates import parse_date_line
 
 FIXTURES = Path(__file__).parent / "fixtures" / "import"
 SEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"
@@ -47,9 +49,10 @@ def run(
         "dry_run": False,
         "into": root / "content" / "articles",
     }
+    stdin = changes.pop("stdin", None)
     values.update(changes)
     options = ImportOptions(**values)  # type: ignore[arg-type]
-    return importer.import_files(list(inputs), options, CONFIG, root, changes.get("stdin"))  # type: ignore[arg-type]
+    return importer.import_files(list(inputs), options, CONFIG, root, stdin)  # type: ignore[arg-type]
 
 
 def articles(root: Path) -> dict[str, Document]:
@@ -179,3 +182,272 @@ def test_seed_relative_date_is_a_warning_naming_file_and_line(tmp_path: Path) ->
     lines = importer.format_report(report)
     assert f"{SEED}:49: warning: relative date 'Updated 3 sec ago' read as " in "\n".join(lines)
     assert lines[0].startswith("wrote content/articles/2025-12-02-putin-receives")
+
+
+# --- other layouts -------------------------------------------------------------------------
+
+
+def test_two_articles_with_carousel_relative_date_subheads_and_highlights(tmp_path: Path) -> None:
+    report = run(tmp_path, FIXTURES / "two_articles.txt")
+    assert report.errors == ()
+    docs = by_title(tmp_path)
+    flood = docs["Harbour towns agree shared flood barrier after decade of talks"]
+    rail = docs["Rail union calls off weekend strike after late pay offer"]
+    assert flood.meta["date"] == date(2025, 3, 4)
+    assert rail.meta["date"] == datetime(2025, 12, 2, 10, 0, tzinfo=UTC)
+    assert rail.meta["date_text"] == "Updated 2 hours ago"
+    assert flood.meta["images"] == [
+        {
+            "caption": "Workers inspect a sluice gate at the old harbour wall in Elmsport on "
+            "March 3, 2025.",
+            "credit": "Harbour Press",
+        },
+        {
+            "caption": "Mayor Ida Varga speaks to residents at a town hall meeting about the "
+            "barrier plan.",
+            "credit": "Coastal Wire via Harbour Press",
+        },
+        {"caption": "A model of the planned barrier on display at the Elmsport museum."},
+    ]
+    assert flood.meta["highlights"] == [
+        "The two towns will split the cost of the barrier equally",
+        "Construction is due to start next spring",
+    ]
+    assert flood.meta["location"] == "ELMSPORT" and rail.meta["location"] == "NORTHBRIDGE"
+    assert flood.meta["tags"] == ["floods"] and rail.meta["tags"] == ["transport"]
+    headings = [text for tag, text in rendered(flood.body) if tag == "h2"]
+    assert headings == ["Money matters", "What comes next"]
+    assert paragraphs(rail) == [
+        "The rail workers’ union called off a planned weekend strike late on Tuesday after the "
+        "operator improved its pay offer.",
+        "The union’s general secretary said members would be balloted on the new terms.",
+        "Passengers had been warned to expect severe disruption on Saturday and Sunday.",
+    ]
+    assert "## Money matters\n\nEach town will borrow" in flood.body
+
+
+def test_single_article_with_byline_reuters_dateline_and_other_sites_furniture(
+    tmp_path: Path,
+) -> None:
+    report = run(tmp_path, FIXTURES / "byline_reuters.txt", source="Avalon Wire")
+    assert report.errors == ()
+    (doc,) = articles(tmp_path).values()
+    assert doc.meta["title"] == "Central bank holds rates steady as inflation cools"
+    assert doc.meta["author"] == "Jane Doe"
+    assert doc.meta["source"] == "Avalon Wire"
+    assert doc.meta["location"] == "LONDON"
+    assert doc.meta["date"] == datetime(2025, 12, 2, 10, 30, tzinfo=UTC)
+    assert doc.meta["date_text"] == "Published on December 2, 2025 10:30 am"
+    assert doc.meta["images"] == [{"caption": "", "credit": "Jane Roe/Avalon Daily"}]
+    assert paragraphs(doc) == [
+        "The central bank of the fictional Republic of Avalon kept its main interest rate "
+        "unchanged on Tuesday, saying inflation was cooling faster than it had expected.",
+        'Governor Tomas Reed said the committee would "watch the data closely" before any cut.',
+        "Markets had priced in a small chance of a cut.",
+        "Analysts said the next decision, due in February, was finely balanced.",
+    ]
+
+
+def test_inline_photograph_credit_image_caption_and_country_dateline(tmp_path: Path) -> None:
+    run(tmp_path, FIXTURES / "guardian_style.txt")
+    (doc,) = articles(tmp_path).values()
+    assert doc.meta["date"] == datetime(2025, 12, 2, 10, 30, tzinfo=UTC)
+    assert doc.meta["location"] == "KYIV, Ukraine"
+    assert doc.meta["images"] == [
+        {
+            "caption": "Volunteers carry boxes of donated books into a temporary hall.",
+            "credit": "Sam Green/Valley News",
+        },
+        {"caption": "Children choose books at the reopened library"},
+    ]
+    assert paragraphs(doc)[0].startswith("Hundreds of volunteers spent the weekend")
+    assert len(paragraphs(doc)) == 3
+
+
+def test_missing_date_uses_the_capture_day_with_a_warning(tmp_path: Path) -> None:
+    source = FIXTURES / "no_date_no_images.txt"
+    report = run(tmp_path, source, captured=datetime(2025, 12, 2, 23, 30, tzinfo=UTC))
+    (doc,) = articles(tmp_path).values()
+    assert doc.meta["date"] == date(2025, 12, 2)
+    assert "date_text" not in doc.meta and "images" not in doc.meta and "highlights" not in doc.meta
+    assert importer.format_report(report)[1] == (
+        f"{source}:1: warning: no date line found; used the capture date 2025-12-02"
+    )
+
+
+def test_markdown_lookalikes_render_back_exactly_as_written(tmp_path: Path) -> None:
+    source = FIXTURES / "escaping.txt"
+    run(tmp_path, source)
+    (doc,) = articles(tmp_path).values()
+    expected = [line for line in source.read_text(encoding="utf-8").splitlines()[4:] if line]
+    assert rendered(doc.body) == [("p", line) for line in expected]
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("Updated 02 December 2025", date(2025, 12, 2)),
+        ("December 2, 2025", date(2025, 12, 2)),
+        ("2 Dec 2025", date(2025, 12, 2)),
+        ("2025-12-02", date(2025, 12, 2)),
+        ("Published 2025-12-02T10:30:00Z", datetime(2025, 12, 2, 10, 30, tzinfo=UTC)),
+        ("Last updated: 2 Dec 2025 10:30 GMT", datetime(2025, 12, 2, 10, 30, tzinfo=UTC)),
+        ("Published on December 2, 2025 10:30 pm", datetime(2025, 12, 2, 22, 30, tzinfo=UTC)),
+        ("Tue 2 Dec 2025 10.30 GMT", datetime(2025, 12, 2, 10, 30, tzinfo=UTC)),
+        ("Updated 3 sec ago", datetime(2025, 12, 2, 11, 59, 57, tzinfo=UTC)),
+        ("4 min 35 sec ago", datetime(2025, 12, 2, 11, 55, 25, tzinfo=UTC)),
+        ("2 hours ago", datetime(2025, 12, 2, 10, 0, tzinfo=UTC)),
+        ("1 hour ago", datetime(2025, 12, 2, 11, 0, tzinfo=UTC)),
+        ("3 days ago", date(2025, 11, 29)),
+        ("yesterday", date(2025, 12, 1)),
+        ("Updated today", date(2025, 12, 2)),
+    ],
+)
+def test_date_lines_in_every_listed_form(line: str, expected: date) -> None:
+    found = parse_date_line(line, CAPTURED, UTC)
+    assert found is not None and found.value == expected and found.text == line
+
+
+@pytest.mark.parametrize("line", ["Updated", "Follow", "31 February 2025", "In 2025 we said"])
+def test_lines_that_are_not_dates(line: str) -> None:
+    assert parse_date_line(line, CAPTURED, UTC) is None
+
+
+def test_relative_date_counts_back_in_the_site_time_zone() -> None:
+    zone = timezone(timedelta(hours=5))
+    found = parse_date_line("yesterday", datetime(2025, 12, 2, 20, 0, tzinfo=UTC), zone)
+    assert found is not None and found.value == date(2025, 12, 2)  # it is already the 3rd there
+
+
+# --- writing files -------------------------------------------------------------------------
+
+SHORT = "Rates held\n\nThe bank kept rates where they were on Tuesday.\n"
+
+
+def test_existing_file_with_the_same_name_is_never_overwritten(tmp_path: Path) -> None:
+    folder = tmp_path / "content" / "articles"
+    folder.mkdir(parents=True)
+    mine = folder / "2025-12-02-rates-held.md"
+    mine.write_text("someone else's work\n", encoding="utf-8")
+    report = run(tmp_path, write(tmp_path, "a.txt", SHORT))
+    assert report.written == (Path("content/articles/2025-12-02-rates-held-2.md"),)
+    assert mine.read_text(encoding="utf-8") == "someone else's work\n"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "2025-12-02-rates-held-2.md",
+        "2025-12-02-rates-held.md",
+    ]  # and no temporary file left behind
+
+
+def test_importing_again_reports_already_imported_and_writes_nothing(tmp_path: Path) -> None:
+    source = write(tmp_path, "a.txt", SHORT)
+    first = run(tmp_path, source)
+    before = articles(tmp_path)
+    again = run(tmp_path, source, captured=CAPTURED + timedelta(hours=3))
+    assert again.written == () and again.errors == ()
+    assert again.already == ((Path("in/a.txt"), first.written[0]),)
+    assert importer.format_report(again) == [
+        "in/a.txt: already imported as content/articles/2025-12-02-rates-held.md"
+    ]
+    assert articles(tmp_path).keys() == before.keys()
+
+
+def test_same_url_is_already_imported_even_under_another_title(tmp_path: Path) -> None:
+    url = "https://news.example.org/rates"
+    run(tmp_path, write(tmp_path, "a.txt", SHORT), url=url)
+    other = "Rates left alone\n\nThe bank did nothing at all on Tuesday, again.\n"
+    report = run(tmp_path, write(tmp_path, "b.txt", other), url=url)
+    assert report.written == () and len(report.already) == 1
+    assert len(articles(tmp_path)) == 1
+
+
+def test_different_article_with_a_colliding_slug_gets_a_numbered_name(tmp_path: Path) -> None:
+    run(tmp_path, write(tmp_path, "a.txt", SHORT))
+    other = "Rates: held!\n\nA different story whose title makes the same slug.\n"
+    report = run(tmp_path, write(tmp_path, "b.txt", other))
+    assert report.written == (Path("content/articles/2025-12-02-rates-held-2.md"),)
+    assert by_title(tmp_path)["Rates: held!"].path.name == "2025-12-02-rates-held-2.md"
+
+
+def test_dry_run_writes_nothing_and_says_would_write(tmp_path: Path) -> None:
+    report = run(tmp_path, FIXTURES / "two_articles.txt", dry_run=True)
+    assert not (tmp_path / "content").exists()
+    lines = importer.format_report(report)
+    assert lines[:2] == [
+        "would write content/articles/2025-03-04-harbour-towns-agree-shared-flood-barrier-after-"
+        "decade-of-talks.md",
+        "would write content/articles/2025-12-02-rail-union-calls-off-weekend-strike-after-late-"
+        "pay-offer.md",
+    ]
+
+
+def test_untitled_slug_falls_back_to_article_and_long_titles_are_cut(tmp_path: Path) -> None:
+    long_title = "Word " * 30
+    text = (
+        "«»\n\nA paragraph under a title that has no letters a slug could be made of.\n\n\n"
+        f"{long_title}\n\n{long_title}\n\nBody text of the second story.\n"
+    )
+    report = run(tmp_path, write(tmp_path, "a.txt", text))
+    names = [p.name for p in report.written]
+    assert names[0] == "2025-12-02-article.md"
+    assert len(names[1]) <= len("2025-12-02-") + 80 + len(".md")
+    assert names[1].startswith("2025-12-02-word-word") and not names[1].endswith("-.md")
+
+
+def test_stdin_is_read_for_a_dash(tmp_path: Path) -> None:
+    report = run(tmp_path, Path("-"), stdin=io.StringIO(SHORT))
+    assert report.written == (Path("content/articles/2025-12-02-rates-held.md"),)
+
+
+def test_source_url_and_tags_from_options_land_in_front_matter(tmp_path: Path) -> None:
+    run(
+        tmp_path,
+        write(tmp_path, "a.txt", "Kyiv talks resume\n\nTalks began again in Kyiv today.\n"),
+        source="Daily Example",
+        url="https://news.example.org/a",
+        tags=("diplomacy", "ukraine"),
+    )
+    (doc,) = articles(tmp_path).values()
+    assert list(doc.meta) == ["title", "date", "source", "url", "tags"]
+    assert doc.meta["tags"] == ["ukraine", "diplomacy"]
+    assert doc.meta["url"] == "https://news.example.org/a"
+
+
+# --- bad inputs ----------------------------------------------------------------------------
+
+BAD_INPUTS = [
+    ("empty.txt", b"", "empty.txt: file is empty"),
+    ("blank.txt", b"  \n\t\n\n", "blank.txt: file holds only blank lines"),
+    ("binary.txt", b"PK\x03\x04\x00\x00binary", "binary.txt:1: file contains a NUL byte"),
+    ("latin1.txt", "Caf\u00e9 news\n\nText.\n".encode("latin-1"), "latin1.txt:1: not valid UTF-8"),
+    ("utf16.txt", "Title\n\nText.\n".encode("utf-16"), "utf16.txt: file is UTF-16"),
+    ("title_only.txt", b"Just a headline\n", "title_only.txt:1: headline 'Just a headline' has no"),
+    ("furniture.txt", b"Share\nFollow\nAdvertisement\n", "furniture.txt: no article found"),
+]
+
+
+@pytest.mark.parametrize(("name", "data", "message"), BAD_INPUTS)
+def test_bad_input_is_an_error_naming_it_while_others_still_import(
+    tmp_path: Path, name: str, data: bytes, message: str
+) -> None:
+    bad = write(tmp_path, name, data)
+    good = write(tmp_path, "good.txt", SHORT)
+    report = run(tmp_path, bad, good)
+    assert len(report.errors) == 1
+    assert str(report.errors[0]).startswith(f"in/{message}")  # relative to the project root
+    assert report.written == (Path("content/articles/2025-12-02-rates-held.md"),)
+    assert len(articles(tmp_path)) == 1
+
+
+def test_second_article_without_text_fails_the_whole_file(tmp_path: Path) -> None:
+    text = SHORT + "\n\nOrphan headline\n\nUpdated 2 Dec 2025\n\nOrphan headline\n"
+    report = run(tmp_path, write(tmp_path, "a.txt", text))
+    assert [error.message for error in report.errors] == [
+        "headline 'Orphan headline' has no article text after it"
+    ]
+    assert report.errors[0].location.line == 6  # type: ignore[union-attr]
+    assert not (tmp_path / "content" / "articles").exists()  # nothing partial
+
+
+def test_missing_input_file_is_an_error(tmp_path: Path) -> None:
+    report = run(tmp_path, tmp_path / "nope.txt")
+    assert "nope.txt: cannot read file (No such file or directory)" in str(report.errors[0])
