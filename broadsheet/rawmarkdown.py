@@ -26,13 +26,25 @@ _TRAILING_HASHES = re.compile(r"(\s)(#+)$")  # would close a "## heading #"
 _REPEATED_IN_BODY = 2  # mentions of a tag's word in the body that suggest the tag
 
 
+_LINE_BREAKS = re.compile(
+    "[\x85\u2028\u2029]"
+)  # PyYAML would write these raw and read them back wrong
+
+
 class _Dumper(yaml.SafeDumper):
-    """The safe dumper, writing datetimes as ISO 8601 with a "T" as the build expects."""
+    """The safe dumper, writing datetimes as ISO 8601 with a "T" as the build expects, and
+    strings holding Unicode line breaks double-quoted, where they are escaped."""
 
 
 _Dumper.add_representer(
     datetime,
     lambda dumper, value: dumper.represent_scalar("tag:yaml.org,2002:timestamp", value.isoformat()),
+)
+_Dumper.add_representer(
+    str,
+    lambda dumper, value: dumper.represent_scalar(
+        "tag:yaml.org,2002:str", value, style='"' if _LINE_BREAKS.search(value) else None
+    ),
 )
 
 

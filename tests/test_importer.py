@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import argparse
 import io
+import os
+import tempfile
 from datetime import UTC, date, datetime, timedelta, timezone
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
 from broadsheet import importer
 from broadsheet.config import Config
-from broadsheet.frontmatter import Document, parse_document, read_text
+from broadsheet.errors import BroadsheetError, ConfigError
+from broadsheet.frontmatter import Document, decode_text, parse_document, read_text
 from broadsheet.importer import ImportOptions, ImportReport
 from broadsheet.rawdates import parse_date_line
+from broadsheet.rawmarkdown import escape_markdown, to_markdown
+from broadsheet.rawtext import Block, RawArticle
 
 FIXTURES = Path(__file__).parent / "fixtures" / "import"
 SEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"
@@ -451,3 +459,229 @@ def test_second_article_without_text_fails_the_whole_file(tmp_path: Path) -> Non
 def test_missing_input_file_is_an_error(tmp_path: Path) -> None:
     report = run(tmp_path, tmp_path / "nope.txt")
     assert "nope.txt: cannot read file (No such file or directory)" in str(report.errors[0])
+
+
+# --- the inbox -----------------------------------------------------------------------------
+
+
+def test_inbox_imports_moves_done_files_and_keeps_failed_ones(tmp_path: Path) -> None:
+    inbox = tmp_path / "content" / "inbox"
+    inbox.mkdir(parents=True)
+    (inbox / "good.txt").write_text(SHORT, encoding="utf-8")
+    (inbox / "bad.txt").write_bytes(b"")
+    for junk in (".hidden.txt", "good.txt~", ".#good.txt", ".good.txt.swp", "#good.txt#"):
+        (inbox / junk).write_text(SHORT, encoding="utf-8")
+    (inbox / "done").mkdir()
+    (inbox / "done" / "good.txt").write_text("an earlier file\n", encoding="utf-8")
+
+    report = importer.import_inbox(tmp_path, CONFIG, captured_now=CAPTURED)
+
+    assert report.written == (Path("content/articles/2025-12-02-rates-held.md"),)
+    assert [str(error) for error in report.errors] == ["content/inbox/bad.txt: file is empty"]
+    assert sorted(p.name for p in inbox.iterdir() if p.is_file()) == sorted(
+        ["bad.txt", ".hidden.txt", "good.txt~", ".#good.txt", ".good.txt.swp", "#good.txt#"]
+    )
+    assert (inbox / "done" / "good.txt").read_text(encoding="utf-8") == "an earlier file\n"
+    assert (inbox / "done" / "good-2.txt").read_text(encoding="utf-8") == SHORT
+
+
+def test_inbox_file_already_imported_is_moved_too(tmp_path: Path) -> None:
+    run(tmp_path, write(tmp_path, "a.txt", SHORT))
+    inbox = tmp_path / "content" / "inbox"
+    inbox.mkdir()
+    (inbox / "again.txt").write_text(SHORT, encoding="utf-8")
+    report = importer.import_inbox(tmp_path, CONFIG, captured_now=CAPTURED)
+    assert report.written == () and len(report.already) == 1
+    assert (inbox / "done" / "again.txt").exists() and not (inbox / "again.txt").exists()
+
+
+def test_inbox_capture_time_defaults_to_the_file_time(tmp_path: Path) -> None:
+    inbox = tmp_path / "content" / "inbox"
+    inbox.mkdir(parents=True)
+    raw = inbox / "a.txt"
+    raw.write_text("Rates held\n\nUpdated 1 hour ago\n\nRates held\n\nThe bank held.\n", "utf-8")
+    stamp = datetime(2024, 5, 6, 7, 8, tzinfo=UTC).timestamp()
+    os.utime(raw, (stamp, stamp))
+    importer.import_inbox(tmp_path, CONFIG)
+    (doc,) = articles(tmp_path).values()
+    assert doc.meta["date"] == datetime(2024, 5, 6, 6, 8, tzinfo=UTC)
+
+
+def test_missing_inbox_is_nothing_to_do(tmp_path: Path) -> None:
+    assert importer.import_inbox(tmp_path, CONFIG) == ImportReport((), (), (), ())
+
+
+# --- command-line arguments ----------------------------------------------------------------
+
+
+def parse_args(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    importer.add_import_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def test_arguments_become_options(tmp_path: Path) -> None:
+    args = parse_args(
+        "a.txt", "-", "--captured", "2025-12-02T12:00", "--source", "Arab News",
+        "--tag", "ukraine", "--tag", "diplomacy", "--dry-run", "--into", "drafts",
+    )  # fmt: skip
+    config = Config(timezone="Asia/Riyadh")
+    options = importer.options_from_args(args, tmp_path, config)
+    assert args.files == [Path("a.txt"), Path("-")]
+    assert options == ImportOptions(
+        captured=datetime(2025, 12, 2, 12, 0, tzinfo=config.zone),
+        source="Arab News",
+        url=None,
+        tags=("ukraine", "diplomacy"),
+        dry_run=True,
+        into=tmp_path / "drafts",
+    )
+
+
+def test_default_options(tmp_path: Path) -> None:
+    options = importer.options_from_args(parse_args("a.txt"), tmp_path, CONFIG)
+    assert options == ImportOptions(None, None, None, (), False, tmp_path / "content/articles")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["a.txt", "--captured", "yesterday"], "--captured must be a date and time"),
+        (["a.txt", "--url", "javascript:alert(1)"], "--url must be an http(s) address"),
+        (["a.txt", "--url", "https://"], "--url must be an http(s) address"),
+        (["a.txt", "b.txt", "--url", "https://x.org/a"], "--url names one article, but 2 files"),
+        (["a.txt", "--tag", " "], "--tag must be a non-empty name"),
+        (["a.txt", "--source", ""], "--source must be a non-empty name"),
+    ],
+)
+def test_bad_argument_values_are_config_errors(
+    tmp_path: Path, argv: list[str], message: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        importer.options_from_args(parse_args(*argv), tmp_path, CONFIG)
+    assert caught.value.message.startswith(message)
+    assert caught.value.exit_code == 2
+
+
+def test_url_for_a_file_of_several_articles_is_an_error(tmp_path: Path) -> None:
+    report = run(tmp_path, FIXTURES / "two_articles.txt", url="https://x.org/a")
+    assert [error.message for error in report.errors] == [
+        "--url names one article, but the file holds 2; import them one at a time"
+    ]
+    assert report.written == ()
+
+
+# --- properties ----------------------------------------------------------------------------
+
+TEXT = st.characters(blacklist_categories=("Cs",))  # what a UTF-8 file can hold
+LINE = st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n\x00")  # decoded
+
+
+def one_article(title: str) -> RawArticle:
+    return RawArticle(
+        title=title,
+        line=1,
+        date=date(2025, 12, 2),
+        date_text=None,
+        author=None,
+        location=None,
+        highlights=(),
+        images=(),
+        body=(Block("p", "Text.", 3),),
+    )
+
+
+@given(st.text(TEXT, min_size=1))
+@example("no")
+@example("2024")
+@example("a: b")
+@example("---")
+@example("...")
+@example("'quoted' and \"double\"")
+@example("Ünïcödé — 東京 🚀")
+@example("tab\there\x07bell\x1b[0m\x85\u2028\ufeff")
+@example("  padded  ")
+@example("null")
+@example("- list?")
+@example("# not a comment")
+def test_any_title_reads_back_exactly_from_the_written_file(title: str) -> None:
+    markdown = to_markdown(one_article(title), None, None, ())
+    doc = parse_document(decode_text(markdown.encode("utf-8"), "t.md"), "t.md")
+    assert doc.meta["title"] == title
+
+
+@given(st.text(LINE, max_size=200))
+@example("1. <b>[x](y)</b> `c` _e_ *s* \\ &amp; # ~ |")
+@example("---")
+@example("=== ")
+@example("1) x #")
+def test_escaped_text_renders_exactly_as_written(line: str) -> None:
+    text = line.strip()
+    blocks = rendered(escape_markdown(text) + "\n")
+    assert blocks == ([("p", text)] if text else [])
+
+
+def check_import_is_clean(data: bytes) -> None:
+    """Import `data`: either files the build reads, or a clean error; never another exception."""
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        source = write(root, "raw.txt", data)
+        report = run(root, source)
+        written = articles(root)
+        assert len(written) == len(report.written)
+        if report.errors:
+            assert not written
+            assert all(isinstance(error, BroadsheetError) for error in report.errors)
+            assert all(str(error).startswith("in/raw.txt") for error in report.errors)
+        for doc in written.values():
+            assert isinstance(doc.meta["title"], str) and doc.meta["title"]
+            assert isinstance(doc.meta["date"], date)
+            assert set(doc.meta) <= ALLOWED_KEYS
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(TEXT, max_size=400))
+def test_arbitrary_text_imports_or_fails_cleanly(text: str) -> None:
+    check_import_is_clean(text.encode("utf-8"))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(max_size=300))
+def test_arbitrary_bytes_import_or_fail_cleanly(data: bytes) -> None:
+    check_import_is_clean(data)
+
+
+FIXTURE_LINES = (FIXTURES / "two_articles.txt").read_text(encoding="utf-8").split("\n")
+MUTATION = st.one_of(
+    st.tuples(st.just("delete"), st.integers(0, 200)),
+    st.tuples(st.just("repeat"), st.integers(0, 200)),
+    st.tuples(st.just("swap"), st.integers(0, 200), st.integers(0, 200)),
+    st.tuples(st.just("insert"), st.integers(0, 200), st.text(TEXT, max_size=40)),
+    st.tuples(st.just("cut"), st.integers(0, 200), st.integers(0, 80)),
+)
+
+
+def mutate(lines: list[str], mutations: list[tuple]) -> str:
+    lines = list(lines)
+    for kind, at, *more in mutations:
+        if not lines:
+            break
+        at %= len(lines)
+        if kind == "delete":
+            del lines[at]
+        elif kind == "repeat":
+            lines.insert(at, lines[at])
+        elif kind == "swap":
+            other = more[0] % len(lines)
+            lines[at], lines[other] = lines[other], lines[at]
+        elif kind == "insert":
+            lines.insert(at, more[0])
+        else:
+            lines[at] = lines[at][: more[0]]
+    return "\n".join(lines)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(MUTATION, max_size=12))
+def test_mutated_real_shaped_text_imports_or_fails_cleanly(mutations: list[tuple]) -> None:
+    check_import_is_clean(mutate(FIXTURE_LINES, mutations).encode("utf-8"))
