@@ -108,11 +108,12 @@ def import_inbox(root: Path, config: Config, captured_now: datetime | None = Non
     is the capture time of every file; otherwise each file's modification time is.
     """
     inbox = root / INBOX
-    options = ImportOptions(captured_now, None, None, (), False, root / ARTICLES)
-    batch = _Batch()
-    index = load_index(options.into, config.zone)
     files, warnings = inbox_files(inbox, root)
-    batch.warnings.extend(warnings)
+    batch = _Batch(warnings=warnings)
+    if not files:  # the usual case on every build: do not read the articles folder
+        return batch.report(dry_run=False)
+    options = ImportOptions(captured_now, None, None, (), False, root / ARTICLES)
+    index = load_index(options.into, config.zone)
     for path in files:
         if not _import_one(path, options, config, root, None, index, batch):
             continue
@@ -121,6 +122,7 @@ def import_inbox(root: Path, config: Config, captured_now: datetime | None = Non
         except OSError as exc:
             message = f"imported, but not moved to {INBOX}/done/ ({exc.strerror or exc})"
             batch.errors.append(ImportFailure(message, SourceLocation(shown_path(path, root))))
+    logger.info("inbox: imported %d articles from %d files", len(batch.written), len(files))
     return batch.report(dry_run=False)
 
 

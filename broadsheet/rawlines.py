@@ -20,12 +20,12 @@ _FURNITURE_WORDS = frozenset(
         "listen", "listen to article", "listen to this article", "loading", "loading...", "menu",
         "more on this story", "most read", "open image in gallery", "pause", "photo", "play",
         "print", "read more", "read more below", "reddit", "related", "related articles",
-        "related content", "related stories", "save", "save article", "saved",
-        "scroll to continue with content", "share", "share article", "share this",
-        "share this article", "share this story", "short url", "show less", "show more", "sign up",
-        "skip advertisement", "skip navigation", "skip to content", "skip to main content",
-        "sponsored", "story continues below", "subscribe", "supported by", "telegram",
-        "toggle caption", "top stories", "trending", "twitter", "video",
+        "related content", "related links", "related stories", "related topics", "save",
+        "save article", "saved", "scroll to continue with content", "share", "share article",
+        "share this", "share this article", "share this story", "short url", "show less",
+        "show more", "sign up", "skip advertisement", "skip navigation", "skip to content",
+        "skip to main content", "sponsored", "story continues below", "subscribe", "supported by",
+        "telegram", "toggle caption", "top stories", "trending", "twitter", "video",
         "view image in fullscreen", "whatsapp", "x", "zoom"
     }
 )  # fmt: skip

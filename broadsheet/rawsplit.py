@@ -2,7 +2,7 @@
 
 Input: the lines of one file. Output: Segment records (first line, the headline's repeat, end).
 Sites print a headline, then a carousel, dates and buttons, then the headline again above the
-text; a headline counts only when everything between its two copies looks like such furniture,
+text; a headline counts only when what stands between its two copies looks like such furniture,
 so a quotation repeated in the body does not split an article.
 """
 
@@ -62,16 +62,23 @@ def _headline_pairs(lines: list[str]) -> list[tuple[int, int]]:
 
 
 def _repeat_of(lines: list[str], index: int) -> int | None:
-    """The index of the repeat of a headline at `index`, or None when it does not start one."""
+    """The index of the repeat of a headline at `index`, or None when it does not start one.
+
+    Between the two copies there must be nothing, or some page furniture (a date, a caption,
+    a button) and at most a couple of other lines: a quotation repeated in the body has
+    paragraphs between its copies and no furniture.
+    """
     text = " ".join(lines[index].split())
     if not _could_be_headline(text) or (index and lines[index - 1].strip()):
         return None
-    unknown, after_counter = 0, False
+    known, unknown, after_counter = 0, 0, False
     for other in range(index + 1, min(len(lines), index + _PAIR_WINDOW)):
         candidate = " ".join(lines[other].split())
         if candidate == text:
-            return other
-        if candidate and not (after_counter or _is_header_line(candidate)):
+            return other if known or not unknown else None
+        if candidate and (after_counter or _is_header_line(candidate)):
+            known += 1
+        elif candidate:
             unknown += 1
             if unknown > _PAIR_UNKNOWN:
                 return None

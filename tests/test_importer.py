@@ -685,3 +685,22 @@ def mutate(lines: list[str], mutations: list[tuple]) -> str:
 @given(st.lists(MUTATION, max_size=12))
 def test_mutated_real_shaped_text_imports_or_fails_cleanly(mutations: list[tuple]) -> None:
     check_import_is_clean(mutate(FIXTURE_LINES, mutations).encode("utf-8"))
+
+
+def test_quotation_repeated_in_the_body_does_not_split_the_article(tmp_path: Path) -> None:
+    quote = "“We have never seen anything like it,” one resident said"
+    text = (
+        f"Storm leaves thousands without power\n\n2 hours ago\nShare\n\n"
+        f"More than 20,000 homes were left without power after a storm swept in.\n\n{quote}\n\n"
+        f"Engineers said most homes would be reconnected by Wednesday.\n\n{quote}\n\n"
+        "Related topics\n"
+    )
+    report = run(tmp_path, write(tmp_path, "a.txt", text))
+    assert len(report.written) == 1
+    (doc,) = articles(tmp_path).values()
+    assert paragraphs(doc) == [
+        "More than 20,000 homes were left without power after a storm swept in.",
+        quote,
+        "Engineers said most homes would be reconnected by Wednesday.",
+        quote,
+    ]
