@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from broadsheet import __version__
+from broadsheet import __version__, importer
 from broadsheet.config import load_config
 from broadsheet.errors import BroadsheetError, ErrorList
 from broadsheet.model import BuildContext
@@ -58,6 +58,10 @@ def _parser() -> argparse.ArgumentParser:
         "--no-cache", action="store_true", help="parse every file again, ignoring .cache/"
     )
     p.set_defaults(run=_run_build)
+
+    p = sub.add_parser("import", parents=[common], help="turn copied news text into articles")
+    importer.add_import_arguments(p)
+    p.set_defaults(run=_run_import)
     return parser
 
 
@@ -67,8 +71,33 @@ def _add_build_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--base-url", help="override base_url, e.g. https://user.github.io/repo/")
 
 
+def _run_import(args: argparse.Namespace, root: Path) -> int:
+    config = load_config(root)
+    report = importer.import_files(
+        args.files, importer.options_from_args(args, root, config), config, root
+    )
+    _print_import(report)
+    return 1 if report.errors else 0
+
+
+def _print_import(report: importer.ImportReport) -> None:
+    """Written files on stdout; warnings and errors on stderr."""
+    for line in importer.format_report(report):
+        if line.startswith(("wrote ", "would write ")) or ": already imported as " in line:
+            print(line)
+    for warning in report.warnings:
+        _print_error(warning, "warning")
+    for error in report.errors:
+        _print_error(error)
+
+
 def _run_build(args: argparse.Namespace, root: Path) -> int:
     config = load_config(root, args.base_url)
+    inbox_failed = False
+    if not args.no_import and (root / importer.INBOX).is_dir():
+        report = importer.import_inbox(root, config)
+        _print_import(report)
+        inbox_failed = bool(report.errors)
     ctx = BuildContext(
         root,
         config,
@@ -98,6 +127,9 @@ def _run_build(args: argparse.Namespace, root: Path) -> int:
             stats.removed,
         )
     log.info(result.summary())
+    if inbox_failed:
+        log.info("some files in %s could not be imported; they are still there", importer.INBOX)
+        return 1
     return 0
 
 
