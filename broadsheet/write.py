@@ -80,6 +80,7 @@ def write_site(outputs: Sequence[Output], output: Path) -> WriteStats:
     with build_lock(output):
         _remove_leftovers(output)
         if _same_as_before(outputs, output):
+            os.utime(output / MARKER)  # the marker's time says when the site was last built
             return WriteStats(0, len(outputs), 0)
         staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.tmp-", dir=output.parent))
         try:
