@@ -3,8 +3,7 @@
 `build_for` builds a project with a --base-url override. `serve_site` serves the output folder
 under the base path from a thread on 127.0.0.1: paths outside the base path are 404, a missing
 file answers 404 with the site's own 404.html, and a folder without index.html is 404 too (no
-listings). `page_links` pulls every URL an HTML page refers to, using only html.parser.
-`require_tool` skips a test whose tool is missing, except under CI=true where it fails.
+listings). `require_tool` skips a test whose tool is missing, except under CI=true where it fails.
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -118,39 +116,3 @@ def _handler_for(folder: Path, base_path: str) -> type[http.server.SimpleHTTPReq
             pass  # keep test output quiet
 
     return PagesHandler
-
-
-LINK_ATTRIBUTES = {
-    "a": ("href",),
-    "link": ("href",),
-    "script": ("src",),
-    "img": ("src", "srcset"),
-    "source": ("src", "srcset"),
-    "iframe": ("src",),
-    "video": ("src", "poster"),
-    "audio": ("src",),
-}
-
-
-def page_links(html: str) -> list[str]:
-    """Return every URL the page refers to, as written (srcset split into its URLs)."""
-    parser = _LinkParser()
-    parser.feed(html)
-    parser.close()
-    return parser.links
-
-
-class _LinkParser(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.links: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        wanted = LINK_ATTRIBUTES.get(tag, ())
-        for name, value in attrs:
-            if name not in wanted or value is None:
-                continue
-            if name == "srcset":
-                self.links += [part.split()[0] for part in value.split(",") if part.strip()]
-            else:
-                self.links.append(value.strip())

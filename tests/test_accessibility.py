@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sitehttp import NODE_MODULES, build_for, require_tool, serve_site
+
+from tests.sitehttp import NODE_MODULES, build_for, require_tool, serve_site
 
 AXE = NODE_MODULES / "axe-core" / "axe.min.js"
 CHROMIUM = "/usr/bin/chromium"

@@ -14,7 +14,9 @@ from pathlib import Path
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 import pytest
-from sitehttp import build_for, fetch, page_links, serve_site
+
+from tests.sitecheck import parse_html
+from tests.sitehttp import build_for, fetch, serve_site
 
 PROJECT_URL = "https://example.github.io/broadsheet-demo/"
 ROOT_URL = "https://example.org/"
@@ -57,7 +59,7 @@ def crawl(home: str) -> tuple[set[str], list[str]]:
             continue
         if not answer.content_type.startswith("text/html"):
             continue
-        for link in page_links(answer.body.decode("utf-8")):
+        for link in parse_html(answer.body.decode("utf-8")).links:
             target = urldefrag(urljoin(url, link)).url
             if not target.startswith(origin + "/"):
                 continue  # another site
@@ -74,7 +76,7 @@ def test_404_page_works_from_any_depth(sample_site: Path) -> None:
         for missing in ("nope", "articles/nope/", "tags/a/b/c/d/nope.html", "../outside"):
             answer = fetch(urljoin(home, missing))
             assert answer.status == 404
-            links = page_links(answer.body.decode("utf-8"))
+            links = parse_html(answer.body.decode("utf-8")).links
             assert "Page not found" in answer.body.decode("utf-8")
             assert any(link.endswith("style.css") for link in links)
             for link in links:

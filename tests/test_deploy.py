@@ -54,6 +54,16 @@ class FakeGit:
         return [call.removeprefix("[temp index] ").split()[0] for call in self.calls]
 
 
+def on_existing_branch(branch: str, old_tree: str) -> FakeGit:
+    """A FakeGit where `branch` exists at OLD_PAGES with the tree `old_tree`."""
+    return FakeGit(
+        {
+            f"rev-parse --verify --quiet refs/heads/{branch}^{{commit}}": f"{OLD_PAGES}\n",
+            f"rev-parse {OLD_PAGES}^{{tree}}": f"{old_tree}\n",
+        }
+    )
+
+
 @pytest.fixture
 def built(make_site: Callable[..., Path]) -> Path:
     """A small project with a fresh build in site/."""
@@ -95,12 +105,7 @@ def test_first_deploy_commits_site_to_new_branch_and_pushes(built: Path) -> None
 
 
 def test_deploy_builds_on_the_existing_branch_with_its_remote_and_name(built: Path) -> None:
-    git = FakeGit(
-        {
-            "rev-parse --verify --quiet refs/heads/site^{commit}": f"{OLD_PAGES}\n",
-            f"rev-parse {OLD_PAGES}^{{tree}}": "01d7ree\n",
-        }
-    )
+    git = on_existing_branch("site", old_tree="01d7ree")
     deploy(built, git, remote="upstream", branch="site")
     assert git.calls[-4:] == [
         f"rev-parse {OLD_PAGES}^{{tree}}",
@@ -111,12 +116,7 @@ def test_deploy_builds_on_the_existing_branch_with_its_remote_and_name(built: Pa
 
 
 def test_deploy_of_an_unchanged_site_makes_no_new_commit(built: Path) -> None:
-    git = FakeGit(
-        {
-            "rev-parse --verify --quiet refs/heads/gh-pages^{commit}": f"{OLD_PAGES}\n",
-            f"rev-parse {OLD_PAGES}^{{tree}}": "7ree\n",
-        }
-    )
+    git = on_existing_branch("gh-pages", old_tree="7ree")  # the tree write-tree gives
     deploy(built, git)
     assert "commit-tree" not in git.commands()
     assert git.calls[-1] == "push origin gh-pages"

@@ -11,7 +11,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from sitehttp import NODE_MODULES, build_for, require_tool
+from tests.sitehttp import NODE_MODULES, build_for, require_tool
 
 VNU_JAR = NODE_MODULES / "vnu-jar" / "build" / "dist" / "vnu.jar"
 
