@@ -14,6 +14,7 @@ from pathlib import Path
 
 from broadsheet import __version__, importer
 from broadsheet.config import load_config
+from broadsheet.deploy import DeployOptions, deploy_site, run_git
 from broadsheet.errors import BroadsheetError, ErrorList
 from broadsheet.model import BuildContext
 from broadsheet.parallel import default_workers
@@ -62,6 +63,17 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("import", parents=[common], help="turn copied news text into articles")
     importer.add_import_arguments(p)
     p.set_defaults(run=_run_import)
+
+    p = sub.add_parser(
+        "deploy", parents=[common], help="commit the built site to the gh-pages branch and push"
+    )
+    p.add_argument("--remote", default="origin", help="remote to push to (default: origin)")
+    p.add_argument("--branch", default="gh-pages", help="branch to publish (default: gh-pages)")
+    p.add_argument("--dry-run", action="store_true", help="print what would be done, do nothing")
+    p.add_argument(
+        "--force", action="store_true", help="publish even if site/ is stale or sources unsaved"
+    )
+    p.set_defaults(run=_run_deploy)
     return parser
 
 
@@ -130,6 +142,27 @@ def _run_build(args: argparse.Namespace, root: Path) -> int:
     if inbox_failed:
         log.info("some files in %s could not be imported; they are still there", importer.INBOX)
         return 1
+    return 0
+
+
+def _run_deploy(args: argparse.Namespace, root: Path) -> int:
+    options = DeployOptions(args.remote, args.branch, dry_run=args.dry_run, force=args.force)
+    config = load_config(root)
+    result = deploy_site(root, config, options, run_git)
+    for warning in result.warnings:
+        _print_error(warning, "warning")
+    if result.dry_run:
+        print(f"Dry run: would publish {config.output_dir}/ built from {result.source[:12]}:")
+        print("\n".join(f"  {step}" for step in result.steps))
+        return 0
+    log.info(
+        "published %s/ from %s as %s on %s and pushed it to %s",
+        config.output_dir,
+        result.source[:12],
+        (result.commit or "")[:12],
+        args.branch,
+        args.remote,
+    )
     return 0
 
 
