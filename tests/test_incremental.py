@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -151,6 +152,7 @@ def test_an_error_in_a_worker_is_reported_like_any_other(make_site) -> None:
     files["content/articles/2025-12-01-s50.md"] = "---\ntitle: no\ndate: 2025-12-01\n---\n"
     root = make_site(files)
     with pytest.raises(
-        BroadsheetError, match="content/articles/2025-12-01-s50.md:2: 'title' must be text"
+        BroadsheetError,
+        match=re.escape("content/articles/2025-12-01-s50.md:2: 'title' must be text"),
     ):
         run(root, workers=2)
