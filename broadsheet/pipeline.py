@@ -31,9 +31,19 @@ from broadsheet.feeds import render_feeds
 from broadsheet.model import Article, BuildContext, Output, Recipe, Site
 from broadsheet.parallel import run_parallel
 from broadsheet.render import dependencies, make_environment, render_site, render_static
+from broadsheet.stamp import input_stamp
 from broadsheet.taxonomy import build_taxonomy, newest_first
 from broadsheet.urls import safe_output_path
-from broadsheet.write import WriteStats, check_output_dir, is_current, read_manifest, write_site
+from broadsheet.write import (
+    MARKER,
+    WriteStats,
+    check_output_dir,
+    is_current,
+    is_intact,
+    read_manifest,
+    read_record,
+    write_site,
+)
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +52,9 @@ log = logging.getLogger(__name__)
 class BuildResult:
     """What a build did, for the summary line and -v."""
 
-    site: Site
+    articles: int  # counts for the summary line
+    digests: int
+    tags: int
     files: int  # output files of the site
     rendered: tuple[str, ...]  # files rendered this time (the others were current already)
     stats: WriteStats | None  # None when nothing was written
@@ -51,13 +63,13 @@ class BuildResult:
     cache_hits: int = 0  # content files taken from the cache
     cache_misses: int = 0  # content files parsed
     outputs: tuple[Output, ...] = ()  # the rendered files, when not written to disk
+    site: Site | None = None  # None when nothing had changed since the last build
 
     def summary(self) -> str:
         """The one line a build prints."""
-        site = self.site
         return (
-            f"built {len(site.articles)} articles, {len(site.digests)} digests, "
-            f"{len(site.tags)} tags, {self.files} files in {sum(self.timings.values()):.2f}s"
+            f"built {self.articles} articles, {self.digests} digests, {self.tags} tags, "
+            f"{self.files} files in {sum(self.timings.values()):.2f}s"
         )
 
 
@@ -69,6 +81,11 @@ def build(ctx: BuildContext, write: bool = True, cache: ContentCache | None = No
     """
     timings: dict[str, float] = {}
     output = check_output_dir(ctx.output or ctx.config.output_dir, ctx.root) if write else None
+    with _timed(timings, "check"):
+        stamp = input_stamp(ctx)
+        if output is not None and (done := _unchanged(output, stamp)) is not None:
+            done.timings.update(timings)
+            return done
     if cache is None:
         cache = ContentCache.load(ctx.root, ctx.config) if ctx.use_cache else ContentCache(None, "")
     with _timed(timings, "load"):
@@ -78,27 +95,58 @@ def build(ctx: BuildContext, write: bool = True, cache: ContentCache | None = No
     with _timed(timings, "render"):
         recipes = plan_outputs(site, ctx)
         stale = stale_outputs(recipes, output)
+    warnings = content.warnings + tuple(model_warnings)
+    counts = {
+        "articles": len(site.articles),
+        "digests": len(site.digests),
+        "tags": len(site.tags),
+        "files": len(recipes),
+    }
     made = OutputStream(recipes, stale, ctx.workers)
     stats, outputs = None, ()
     with _timed(timings, "write"):
         if output is not None:
-            stats = write_site(made, output)
+            record = {"stamp": stamp, **counts, "warnings": [_warning_record(w) for w in warnings]}
+            stats = write_site(made, output, record)
         else:
             outputs = tuple(made)
     timings["render"] += made.seconds  # pages render while the writer takes them
     timings["write"] -= made.seconds
     cache.save()
     return BuildResult(
-        site=site,
-        files=len(recipes),
+        **counts,
         rendered=tuple(recipes[i].path for i in stale),
         stats=stats,
-        warnings=content.warnings + tuple(model_warnings),
+        warnings=warnings,
         timings=timings,
         cache_hits=cache.hits,
         cache_misses=cache.misses,
         outputs=outputs,
+        site=site,
     )
+
+
+def _unchanged(output: Path, stamp: str) -> BuildResult | None:
+    """The previous build's result, if no input changed since and its files are all in place."""
+    record = read_record(output)
+    if record.get("stamp") != stamp or not is_intact(output, read_manifest(output)):
+        return None
+    try:
+        warnings = tuple(
+            ContentError(m, SourceLocation(p, line)) for p, line, m in record["warnings"]
+        )
+        counts = {k: int(record[k]) for k in ("articles", "digests", "tags", "files")}
+    except (KeyError, TypeError, ValueError):
+        return None
+    os.utime(output / MARKER)  # its time says when the site was last built (deploy reads it)
+    return BuildResult(
+        **counts, rendered=(), stats=WriteStats(0, counts["files"], 0), warnings=warnings
+    )
+
+
+def _warning_record(warning: BroadsheetError) -> list[object]:
+    where = warning.location
+    return [str(where.path) if where else "", where.line if where else None, warning.message]
 
 
 def build_site(content: Content, ctx: BuildContext) -> tuple[Site, list[BroadsheetError]]:

@@ -99,15 +99,35 @@ def is_current(output: Path, path: str, key: str, manifest: Manifest) -> bool:
     return stat_module.S_ISREG(info.st_mode) and info.st_size == entry[2]
 
 
-def write_site(outputs: Iterable[Output], output: Path) -> WriteStats:
-    """Write `outputs` as the new content of `output` (already checked)."""
+def read_record(output: Path) -> dict[str, object]:
+    """Return what the previous build noted about itself in the manifest (its stamp, counts)."""
+    try:
+        record = json.loads((output / MARKER).read_text(encoding="utf-8")).get("build", {})
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def is_intact(output: Path, manifest: Manifest) -> bool:
+    """Tell whether every file the previous build wrote is still there as it was written."""
+    return bool(manifest) and all(
+        is_current(output, p, e[0], manifest) for p, e in manifest.items()
+    )
+
+
+def write_site(
+    outputs: Iterable[Output], output: Path, record: dict[str, object] | None = None
+) -> WriteStats:
+    """Write `outputs` as the new content of `output` (already checked); keep `record` (the
+    build's stamp and counts) in the manifest."""
     output.parent.mkdir(parents=True, exist_ok=True)
+    record = record or {}
     with build_lock(output):
         _recover(output)
         previous = read_manifest(output) if (output / MARKER).is_file() else None
         if previous is None and (not output.exists() or not any(output.iterdir())):
-            return _write_fresh(outputs, output)
-        return _write_changes(outputs, output, previous or _scan(output))
+            return _write_fresh(outputs, output, record)
+        return _write_changes(outputs, output, previous or _scan(output), record)
 
 
 @contextmanager
@@ -132,7 +152,7 @@ def build_lock(output: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _write_fresh(outputs: Iterable[Output], output: Path) -> WriteStats:
+def _write_fresh(outputs: Iterable[Output], output: Path, record: dict[str, object]) -> WriteStats:
     """Build the whole site in a staging folder and rename it into place."""
     staging = _staging(output)
     manifest: Manifest = {}
@@ -144,7 +164,7 @@ def _write_fresh(outputs: Iterable[Output], output: Path) -> WriteStats:
             target = staging / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             manifest[relative] = _write_file(target, item)
-        _write_manifest(staging / MARKER, _manifest_document(manifest))
+        _write_manifest(staging / MARKER, _manifest_document(manifest, record))
         if output.exists():
             output.rmdir()  # empty, checked by the caller
         os.rename(staging, output)
@@ -154,7 +174,9 @@ def _write_fresh(outputs: Iterable[Output], output: Path) -> WriteStats:
     return WriteStats(len(manifest), 0, 0)
 
 
-def _write_changes(outputs: Iterable[Output], output: Path, previous: Manifest) -> WriteStats:
+def _write_changes(
+    outputs: Iterable[Output], output: Path, previous: Manifest, record: dict[str, object]
+) -> WriteStats:
     """Stage the changed files, then commit them through a journal."""
     staging = _staging(output)
     manifest: Manifest = {}
@@ -176,11 +198,11 @@ def _write_changes(outputs: Iterable[Output], output: Path, previous: Manifest) 
             manifest[relative] = _write_file(staged, item)
             renames.append((staged.name, relative))
         removals = sorted(set(previous) - set(manifest))
-        if not renames and not removals and manifest == previous:
+        if not renames and not removals and manifest == previous and record == read_record(output):
             shutil.rmtree(staging)
             os.utime(output / MARKER)  # its time says when the site was last built (deploy)
             return WriteStats(0, len(manifest), 0)
-        _write_manifest(staging / "manifest", _manifest_document(manifest))
+        _write_manifest(staging / "manifest", _manifest_document(manifest, record))
         renames.append(("manifest", MARKER))
         journal = {"staging": staging.name, "renames": renames, "removals": removals}
         _write_manifest(_journal_path(output), journal)
@@ -224,9 +246,9 @@ def _staging(output: Path) -> Path:
     return staging
 
 
-def _manifest_document(manifest: Manifest) -> dict[str, object]:
+def _manifest_document(manifest: Manifest, record: dict[str, object]) -> dict[str, object]:
     note = "Made by Broadsheet: this folder is rebuilt by `python build.py`; do not edit it."
-    return {"about": note, "files": manifest}
+    return {"about": note, "build": record, "files": manifest}
 
 
 def _write_file(target: Path, item: Output) -> list:

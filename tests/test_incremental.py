@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -24,11 +25,37 @@ def run(root: Path, **options: object) -> BuildResult:
 
 
 def test_no_change_build_renders_and_writes_nothing(sample_site: Path) -> None:
-    run(sample_site)
+    first = run(sample_site)
+    before = manifest(sample_site / "site")
     again = run(sample_site)
+    assert "load" not in again.timings  # stopped early: nothing was read
     assert again.rendered == ()
     assert again.stats is not None and again.stats.written == 0 and again.stats.removed == 0
-    assert again.cache_misses == 0
+    assert again.summary().split(" in ")[0] == first.summary().split(" in ")[0]
+    assert manifest(sample_site / "site") == before
+
+
+def test_no_change_build_still_reports_warnings(make_site, cli) -> None:
+    root = make_site({"content/articles/2025-12-02-x.md": article("T", colour="blue")})
+    first, again = cli(root), cli(root)
+    assert "2025-12-02-x.md:4: warning: unknown key 'colour'" in first.err
+    assert first.err.splitlines()[0] == again.err.splitlines()[0]
+
+
+def test_a_deleted_output_file_is_noticed_by_a_no_change_build(sample_site: Path) -> None:
+    run(sample_site)
+    (sample_site / "site/about/index.html").unlink()
+    again = run(sample_site)
+    assert again.rendered == ("about/index.html",)
+    assert (sample_site / "site/about/index.html").is_file()
+
+
+def test_touched_file_with_same_bytes_changes_nothing(sample_site: Path) -> None:
+    run(sample_site)
+    path = sample_site / ARTICLE
+    os.utime(path, ns=(1, 1))
+    again = run(sample_site)
+    assert again.cache_misses == 0 and again.rendered == ()
 
 
 def test_body_edit_rerenders_only_the_pages_that_show_the_article(sample_site: Path) -> None:
@@ -109,9 +136,9 @@ def test_corrupt_cache_is_rebuilt(sample_site: Path) -> None:
     run(sample_site)
     cache = sample_site / ".cache/broadsheet/content.pickle"
     cache.write_bytes(b"broadsheet-content-cache\nnot the right salt\n\x80garbage")
-    again = run(sample_site)
+    again = run(sample_site, output=sample_site / "other")  # a new output: no early stop
     assert again.cache_hits == 0 and again.cache_misses == 20
-    assert run(sample_site).cache_hits == 20
+    assert run(sample_site, output=sample_site / "third").cache_hits == 20
 
 
 def test_cache_is_not_trusted_across_config_changes(sample_site: Path) -> None:
