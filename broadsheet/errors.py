@@ -60,6 +60,12 @@ class ImportFailure(BroadsheetError):
     """Raw copied text could not be turned into an article."""
 
 
+class ServeError(BroadsheetError):
+    """The preview server cannot start: the port is taken, the host unknown."""
+
+    exit_code = 2
+
+
 class ErrorList(BroadsheetError):
     """Several errors found by one stage, raised together."""
 
