@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import re
 import shutil
 import signal
 import socket
@@ -102,6 +103,26 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Run]:
         return Run(code, captured.out, captured.err)
 
     return run
+
+
+# An article of the sample site, its source and its page (for base_url https://example.org/).
+ARTICLE = "content/articles/2025-12-02-ai-model-helps-astronomers-spot-faint-comet.md"
+ARTICLE_URL = "/articles/ai-model-helps-astronomers-spot-faint-comet/"
+
+
+def break_title(text: str) -> str:
+    """Make line 2 (the title) invalid YAML, with markup that must come out escaped."""
+    lines = text.splitlines(keepends=True)
+    assert lines[1].startswith("title: ")
+    lines[1] = "title: <b>Broken: title\n"
+    return "".join(lines)
+
+
+def set_base_url(root: Path, base_url: str) -> None:
+    """Change base_url in a project's config.yml."""
+    config = root / "config.yml"
+    text = re.sub(r"(?m)^base_url:.*$", f"base_url: {base_url}", config.read_text())
+    config.write_text(text)
 
 
 def free_port() -> int:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import REPO, Run, Served
+from conftest import ARTICLE, ARTICLE_URL, REPO, Run, Served, break_title, set_base_url
 
 from broadsheet.model import BuildContext
 from broadsheet.pipeline import BuildResult, build
@@ -30,9 +30,6 @@ from broadsheet.preview import (
 )
 from broadsheet.server import Found, locate
 
-ARTICLE = "content/articles/2025-12-02-ai-model-helps-astronomers-spot-faint-comet.md"
-ARTICLE_URL = "/articles/ai-model-helps-astronomers-spot-faint-comet/"
-
 
 def tree_digest(folder: Path) -> dict[str, str]:
     """Every file under `folder` and a hash of its bytes."""
@@ -41,20 +38,6 @@ def tree_digest(folder: Path) -> dict[str, str]:
         for p in sorted(folder.rglob("*"))
         if p.is_file()
     }
-
-
-def break_title(text: str) -> str:
-    """Make line 2 (the title) invalid YAML, with markup that must come out escaped."""
-    lines = text.splitlines(keepends=True)
-    assert lines[1].startswith("title: ")
-    lines[1] = "title: <b>Broken: title\n"
-    return "".join(lines)
-
-
-def set_base_url(root: Path, base_url: str) -> None:
-    config = root / "config.yml"
-    text = re.sub(r"(?m)^base_url:.*$", f"base_url: {base_url}", config.read_text())
-    config.write_text(text)
 
 
 # Gathering changes
