@@ -37,6 +37,7 @@ class Document:
     lines: Mapping[str, int]  # top-level key -> line in the file
     body: str  # Markdown after the closing fence
     body_line: int  # line of the file where the body starts
+    fingerprint: str = ""  # hash of the file's bytes, for change tracking
 
 
 def read_text(path: Path, shown: Path | str | None = None) -> str:
@@ -67,7 +68,7 @@ def decode_text(raw: bytes, shown: Path | str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def parse_document(text: str, path: Path | str) -> Document:
+def parse_document(text: str, path: Path | str, fingerprint: str = "") -> Document:
     """Split `text` into front matter and body; the file must start with a `---` line."""
     shown = Path(path)
     lines = text.split("\n")
@@ -83,7 +84,7 @@ def parse_document(text: str, path: Path | str) -> Document:
     block = "\n".join(lines[1:end])
     meta, key_lines = parse_mapping(block, shown, first_line=2)
     body = "\n".join(lines[end + 1 :])
-    return Document(shown, meta, key_lines, body, end + 2)
+    return Document(shown, meta, key_lines, body, end + 2, fingerprint)
 
 
 def parse_mapping(
@@ -98,10 +99,9 @@ def parse_mapping(
     try:
         node = yaml.compose(text, Loader=Loader)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = first_line + mark.line if mark else first_line
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ContentError(f"invalid YAML: {problem}", SourceLocation(path, line)) from exc
+        where = SourceLocation(path, first_line + _error_line(exc, text))
+        raise ContentError(f"invalid YAML: {problem}", where) from exc
     if node is None:
         return {}, {}
     if not isinstance(node, yaml.MappingNode):
@@ -134,6 +134,17 @@ def parse_mapping(
     finally:
         loader.dispose()
     return {str(k): v for k, v in data.items()}, key_lines
+
+
+def _error_line(exc: yaml.YAMLError, text: str) -> int:
+    """The 0-based line of a YAML error; past the end of the block, where the construct began."""
+    problem = getattr(exc, "problem_mark", None)
+    context = getattr(exc, "context_mark", None)
+    last = max(text.count("\n") - (1 if text.endswith("\n") else 0), 0)
+    if problem is None:
+        return 0
+    line = context.line if problem.line > last and context is not None else problem.line
+    return min(line, last)
 
 
 def _check_tree(root: yaml.Node, path: Path, first_line: int) -> None:

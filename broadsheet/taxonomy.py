@@ -30,7 +30,7 @@ def build_taxonomy(articles: Sequence[Article]) -> Taxonomy:
     """Resolve every article's tags; raise one error per colliding or unusable tag."""
     errors = ErrorCollector()
     spellings: dict[str, Counter[str]] = defaultdict(Counter)  # slug -> names as written
-    owners: dict[str, dict[str, Article]] = defaultdict(dict)  # slug -> normal name -> 1st user
+    owners: dict[str, dict[str, tuple[str, Article]]] = defaultdict(dict)  # slug -> normal -> user
     for article in articles:
         for tag in article.tags:
             slug = slugify(tag.name)
@@ -38,10 +38,10 @@ def build_taxonomy(articles: Sequence[Article]) -> Taxonomy:
                 message = f"tag {tag.name!r} has no letters or digits to make a URL from"
                 errors.add(ContentError(message, _tags_line(article)))
                 continue
-            owners[slug].setdefault(_normal(tag.name), article)
+            owners[slug].setdefault(_normal(tag.name), (tag.name, article))
             spellings[slug][tag.name] += 1
     for slug, users in owners.items():
-        (first_name, first), *others = users.items()
+        (first_name, first), *others = users.values()
         for name, article in others:
             message = (
                 f"tag {name!r} and tag {first_name!r} (in {first.path}) both make the URL slug"

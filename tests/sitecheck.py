@@ -1,0 +1,73 @@
+"""Read a built site back: parse its HTML, collect its links, resolve them to files."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+LINK_ATTRIBUTES = {"a": "href", "link": "href", "script": "src", "img": "src", "source": "src"}
+
+
+class PageParser(HTMLParser):
+    """Collect the links, element names and text of one HTML page."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.links: list[str] = []
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        self.tags.append((tag, attributes))
+        wanted = LINK_ATTRIBUTES.get(tag)
+        if wanted and attributes.get(wanted):
+            self.links.append(attributes[wanted] or "")
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+    def find(self, tag: str) -> list[dict[str, str | None]]:
+        """Attributes of every element named `tag`."""
+        return [attrs for name, attrs in self.tags if name == tag]
+
+
+def parse_page(path: Path) -> PageParser:
+    """Parse one HTML file."""
+    parser = PageParser()
+    parser.feed(path.read_text(encoding="utf-8"))
+    parser.close()
+    return parser
+
+
+def html_pages(output: Path) -> list[Path]:
+    """Every HTML file of a built site."""
+    return sorted(output.rglob("*.html"))
+
+
+def resolve(url: str, output: Path, base_path: str = "/", origin: str = "") -> Path | None:
+    """Return the file an internal URL serves, or None for an external URL."""
+    parts = urlsplit(url)
+    if parts.scheme in ("mailto",) or (
+        parts.netloc and f"{parts.scheme}://{parts.netloc}" != origin
+    ):
+        return None
+    path = unquote(parts.path)
+    if not path:
+        return None  # a fragment on the same page
+    assert path.startswith(base_path), f"internal URL {url!r} escapes the base path {base_path!r}"
+    relative = path[len(base_path) :]
+    target = output / relative
+    return target / "index.html" if relative == "" or relative.endswith("/") else target
+
+
+def broken_links(output: Path, base_path: str = "/", origin: str = "") -> list[str]:
+    """Every internal link of every page that does not resolve to a file, as 'page -> url'."""
+    broken = []
+    for page in html_pages(output):
+        for url in parse_page(page).links:
+            target = resolve(url, output, base_path, origin)
+            if target is not None and not target.is_file():
+                broken.append(f"{page.relative_to(output)} -> {url}")
+    return broken
