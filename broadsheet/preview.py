@@ -23,6 +23,7 @@ from pathlib import Path
 
 import jinja2
 
+from broadsheet.cache import ContentCache, cache_salt
 from broadsheet.config import load_config
 from broadsheet.errors import BroadsheetError, ErrorList
 from broadsheet.model import BuildContext
@@ -65,13 +66,14 @@ class Preview:
     def __init__(
         self,
         options: PreviewOptions,
-        builder: Callable[[BuildContext], BuildResult] = build,
+        builder: Callable[..., BuildResult] = build,
     ) -> None:
         self.options = options
         self.config = load_config(options.root, options.base_url)  # broken: serve stops here
         self.folder = Path(tempfile.mkdtemp(prefix="broadsheet-preview-")).resolve()
         self.site = self.folder / "site"
         self._builder = builder  # pipeline.build; a seam for tests
+        self._cache = ContentCache(None, "")  # parsed files, kept in memory between rebuilds
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -94,7 +96,9 @@ class Preview:
             ctx = BuildContext(
                 options.root, config, drafts=options.drafts, strict=options.strict, output=self.site
             )
-            result = self._builder(ctx)
+            if self._cache.salt != cache_salt(config):  # parsing depends on the config
+                self._cache = ContentCache(None, cache_salt(config))
+            result = self._builder(ctx, cache=self._cache)
         except BroadsheetError as exc:
             errors = _error_lines(exc)
         except Exception as exc:  # a crash must not stop the preview: log it, show it, go on

@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import ARTICLE, ARTICLE_URL, REPO, Run, Served, break_title, set_base_url
@@ -210,9 +211,9 @@ class CountingBuilder:
     def __init__(self) -> None:
         self.calls = 0
 
-    def __call__(self, ctx: BuildContext) -> BuildResult:
+    def __call__(self, ctx: BuildContext, **options: Any) -> BuildResult:
         self.calls += 1
-        return build(ctx)
+        return build(ctx, **options)
 
 
 def wait_until_settled(builder: CountingBuilder, published: list[PreviewState]) -> None:
@@ -260,6 +261,7 @@ def test_preview_builds_into_its_own_folder_and_leaves_site_alone(
     preview.close()
     assert tree_digest(site) == before
     assert not preview.folder.exists()
+    assert not (sample_site / ".cache").exists()
 
 
 def test_preview_with_drafts_shows_the_draft_banner(
