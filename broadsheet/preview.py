@@ -106,10 +106,13 @@ class Preview:
             errors = (f"error: {type(exc).__name__}: {exc}",)
         else:
             self.config = config
-            errors = ()
-            for warning in result.warnings:
-                log.warning("warning: %s", warning)
-        _log_outcome(errors, time.perf_counter() - start, first=not changed)
+            _log_success(result, changed, time.perf_counter() - start)
+            return PreviewState(self.site, config.base_path, (), changed)
+        for line in errors:
+            log.error("%s", line)
+        log.error(
+            "build failed in %.2fs; the browser shows the errors", time.perf_counter() - start
+        )
         return PreviewState(self.site, self.config.base_path, errors, changed)
 
     def close(self) -> None:
@@ -140,13 +143,15 @@ def _error_lines(error: BroadsheetError) -> tuple[str, ...]:
     return tuple(str(item) for item in items)
 
 
-def _log_outcome(errors: Sequence[str], seconds: float, first: bool) -> None:
-    if errors:
-        for line in errors:
-            log.error("%s", line)
-        log.error("build failed in %.2fs; the browser shows the errors", seconds)
+def _log_success(result: BuildResult, changed: tuple[str, ...], seconds: float) -> None:
+    for warning in result.warnings:
+        log.warning("warning: %s", warning)
+    if changed:
+        log.info("rebuilt in %.2fs", seconds)
+        log.debug("  changed: %s", ", ".join(changed))
     else:
-        log.info("%s in %.2fs", "built" if first else "rebuilt", seconds)
+        log.info("%s", result.summary())
+    log.debug("  %d of %d files rendered", result.rendered, result.files)
 
 
 def reload_paths(before: PreviewState | None, after: PreviewState) -> tuple[str, ...]:
