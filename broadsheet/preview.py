@@ -115,6 +115,12 @@ class Preview:
         )
         return PreviewState(self.site, self.config.base_path, errors, changed)
 
+    def __enter__(self) -> Preview:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     def close(self) -> None:
         """Stop watching and remove the preview folder."""
         self._stop.set()

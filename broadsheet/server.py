@@ -57,32 +57,28 @@ def serve(
             "from the network",
             host,
         )
-    preview = Preview(options)
-    try:
-        asyncio.run(_run(preview, port, host, open_browser))
-    finally:
-        preview.close()
+    asyncio.run(_run(options, port, host, open_browser))
 
 
-async def _run(preview: Preview, port: int, host: str, open_browser: bool) -> None:
+async def _run(options: PreviewOptions, port: int, host: str, open_browser: bool) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(number, stop.set)
     current = Current()
-    server = _listen(make_app(current), port, host)
-    try:
-        current.update(
-            preview.start(lambda state: loop.call_soon_threadsafe(current.update, state))
-        )
-        url = f"http://{_url_host(host)}:{port}{current.state.base_path}"
-        log.info("serving the preview at %s (Ctrl-C to stop)", url)
-        if open_browser:
-            threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
-        await stop.wait()
-        log.info("stopping the preview")
-    finally:
-        server.stop()
+    with Preview(options) as preview:  # closed (watching stopped) before the loop is
+        server = _listen(make_app(current), port, host)
+        try:
+            state = preview.start(lambda state: loop.call_soon_threadsafe(current.update, state))
+            current.update(state)
+            url = f"http://{_url_host(host)}:{port}{state.base_path}"
+            log.info("serving the preview at %s (Ctrl-C to stop)", url)
+            if open_browser:
+                threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
+            await stop.wait()
+            log.info("stopping the preview")
+        finally:
+            server.stop()
 
 
 class Current:
