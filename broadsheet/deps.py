@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -34,9 +33,9 @@ class Dependencies:
     def __init__(self, site: Site, env: jinja2.Environment, drafts: bool) -> None:
         self.env = env
         self._templates: dict[str, str] = {}
-        whole_site = _uses_whole_site(env)
+        self._trees: dict[str, nodes.Template] = {}
         pages = tuple((p.slug, p.title, p.fingerprint) for p in site.pages)
-        everything = site_key(site) if whole_site else ""
+        everything = site_key(site) if self._uses_whole_site() else ""
         self.common = digest_of(__version__, repr(site.config), drafts, pages, everything)
 
     def key(self, template: str, *parts: Any) -> str:
@@ -50,9 +49,41 @@ class Dependencies:
     def template(self, name: str) -> str:
         """Fingerprint of a template and every template it pulls in."""
         if name not in self._templates:
-            sources = [_source(self.env, n) for n in sorted(_closure(self.env, name))]
+            sources = [_source(self.env, n) for n in sorted(self._closure(name))]
             self._templates[name] = digest_of(tuple(sources))
         return self._templates[name]
+
+    def _closure(self, name: str) -> set[str]:
+        """The template and everything it extends, includes or imports; all if unknowable."""
+        seen: set[str] = set()
+        todo = [name]
+        while todo:
+            current = todo.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            for ref in meta.find_referenced_templates(self._parse(current)):
+                if ref is None:  # a name computed at run time: depend on every template
+                    return set(self.env.list_templates())
+                todo.append(ref)
+        return seen
+
+    def _uses_whole_site(self) -> bool:
+        """Tell whether a template reads `site` beyond what every key already covers."""
+        for name in self.env.list_templates(extensions=["html", "xml", "txt"]):
+            for parent, node in _walk(self._parse(name)):
+                if isinstance(node, nodes.Name) and node.name == "site" and node.ctx == "load":
+                    tracked = (
+                        isinstance(parent, nodes.Getattr) and parent.attr in TRACKED_SITE_ATTRIBUTES
+                    )
+                    if not tracked:
+                        return True
+        return False
+
+    def _parse(self, name: str) -> nodes.Template:
+        if name not in self._trees:
+            self._trees[name] = self.env.parse(_source(self.env, name), name)
+        return self._trees[name]
 
 
 def article_key(article: Article) -> tuple[Any, ...]:
@@ -83,33 +114,9 @@ def site_key(site: Site) -> str:
     )
 
 
-def _closure(env: jinja2.Environment, name: str) -> set[str]:
-    """The template and everything it extends, includes or imports; all templates if unknown."""
-    seen: set[str] = set()
-    todo = [name]
-    while todo:
-        current = todo.pop()
-        if current in seen:
-            continue
-        seen.add(current)
-        for ref in meta.find_referenced_templates(_parse(env, current)):
-            if ref is None:  # a name computed at run time: depend on every template
-                return set(env.list_templates())
-            todo.append(ref)
-    return seen
-
-
-def _uses_whole_site(env: jinja2.Environment) -> bool:
-    """Tell whether any template reads `site` beyond the attributes every key already covers."""
-    for name in env.list_templates(extensions=["html", "xml", "txt"]):
-        for parent, node in _walk(_parse(env, name)):
-            if isinstance(node, nodes.Name) and node.name == "site" and node.ctx == "load":
-                tracked = (
-                    isinstance(parent, nodes.Getattr) and parent.attr in TRACKED_SITE_ATTRIBUTES
-                )
-                if not tracked:
-                    return True
-    return False
+def static_key(path: str, data: bytes) -> str:
+    """The key of a static file: its bytes."""
+    return digest_of(path, hashlib.sha256(data).hexdigest())
 
 
 def _walk(
@@ -120,16 +127,7 @@ def _walk(
         yield from _walk(child, node)
 
 
-def _parse(env: jinja2.Environment, name: str) -> nodes.Template:
-    return env.parse(_source(env, name), name)
-
-
 def _source(env: jinja2.Environment, name: str) -> str:
     assert env.loader is not None
     source, _filename, _uptodate = env.loader.get_source(env, name)
     return source
-
-
-def static_key(path: Path, data: bytes) -> str:
-    """The key of a static file: its bytes."""
-    return digest_of(path.as_posix(), hashlib.sha256(data).hexdigest())

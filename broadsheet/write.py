@@ -93,7 +93,7 @@ def is_current(output: Path, path: str, key: str, manifest: Manifest) -> bool:
     if not entry or entry[0] != key:
         return False
     try:
-        info = os.lstat(output / path)
+        info = os.lstat(os.path.join(output, path))
     except OSError:
         return False
     return stat_module.S_ISREG(info.st_mode) and info.st_size == entry[2]
@@ -140,7 +140,7 @@ def _write_fresh(outputs: Iterable[Output], output: Path) -> WriteStats:
         for item in outputs:
             if item.data is None:
                 raise OutputError(f"{item.path} was to be kept from a previous build that is gone")
-            relative = safe_output_path(item.path.as_posix()).as_posix()
+            relative = item.path  # proven safe when planned (urls.safe_output_path)
             target = staging / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             manifest[relative] = _write_file(target, item)
@@ -161,7 +161,7 @@ def _write_changes(outputs: Iterable[Output], output: Path, previous: Manifest) 
     renames: list[tuple[str, str]] = []
     try:
         for item in outputs:
-            relative = safe_output_path(item.path.as_posix()).as_posix()
+            relative = item.path  # proven safe when planned (urls.safe_output_path)
             old = previous.get(relative)
             if item.data is None or (
                 old and old[1] == file_digest(item.data) and _intact(output, relative, old)
