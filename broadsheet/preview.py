@@ -157,7 +157,8 @@ def _log_success(result: BuildResult, changed: tuple[str, ...], seconds: float) 
         log.debug("  changed: %s", ", ".join(changed))
     else:
         log.info("%s", result.summary())
-    log.debug("  %d of %d files rendered", result.rendered, result.files)
+    stages = ", ".join(f"{stage} {seconds:.3f}s" for stage, seconds in result.timings.items())
+    log.debug("  %d of %d files rendered; %s", result.rendered, result.files, stages)
 
 
 def reload_paths(before: PreviewState | None, after: PreviewState) -> tuple[str, ...]:
