@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from broadsheet.rawmarkdown import article_day
 logger = logging.getLogger(__name__)
 
 MAX_SUFFIX = 1000  # stem-2 ... stem-999, then give up
+_DATED = re.compile(r"^(\d{4}-\d{2}-\d{2}-)(.+)$")
 
 
 @dataclass
@@ -33,6 +35,7 @@ class ArticleIndex:
     by_url: dict[str, Path] = field(default_factory=dict)
     by_title: dict[tuple[str, str], Path] = field(default_factory=dict)  # (title, ISO day)
     paths: set[Path] = field(default_factory=set)  # every file name taken
+    slugs: set[str] = field(default_factory=set)  # every article slug taken, whatever its date
 
     def find(self, title: str, day: str, url: str | None) -> Path | None:
         """Return the file that already holds this article, or None."""
@@ -44,7 +47,27 @@ class ArticleIndex:
         if url:
             self.by_url.setdefault(url, path)
         self.by_title.setdefault((title, day), path)
+        self.take(path)
+
+    def take(self, path: Path, slug: object = None) -> None:
+        """Record a file name and the slug the build will give it."""
         self.paths.add(path)
+        self.slugs.add(slug if isinstance(slug, str) else slug_of(path.stem))
+
+    def free_stem(self, stem: str) -> str:
+        """Return `stem` with its slug made unique among the articles: the build refuses two
+        articles with one slug, even on different days."""
+        day, slug = _DATED.match(stem).groups() if _DATED.match(stem) else ("", stem)
+        candidate, number = slug, 2
+        while candidate in self.slugs:
+            candidate, number = f"{slug}-{number}", number + 1
+        return f"{day}{candidate}"
+
+
+def slug_of(stem: str) -> str:
+    """The slug the build derives from a file name: the name without its date."""
+    match = _DATED.match(stem)
+    return match.group(2) if match else stem
 
 
 def load_index(folder: Path, zone: tzinfo) -> ArticleIndex:
@@ -53,12 +76,13 @@ def load_index(folder: Path, zone: tzinfo) -> ArticleIndex:
     if not folder.is_dir():
         return index
     for path in sorted(folder.glob("*.md")):
-        index.paths.add(path)
         try:
             meta = parse_document(read_text(path), path).meta
         except ContentError as exc:
             logger.debug("not indexed: %s", exc)
+            index.take(path)
             continue
+        index.take(path, meta.get("slug"))
         title, url, day = meta.get("title"), meta.get("url"), _day(meta.get("date"), zone)
         if isinstance(title, str) and day:
             index.add(title, day, url if isinstance(url, str) else None, path)

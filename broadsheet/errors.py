@@ -70,6 +70,10 @@ class ServeError(BroadsheetError):
     exit_code = 2
 
 
+class DeployError(BroadsheetError):
+    """Publishing was refused (stale site, unsaved changes) or a git command failed."""
+
+
 class ErrorList(BroadsheetError):
     """Several errors found by one stage, raised together."""
 

@@ -150,7 +150,8 @@ def _import_one(
             batch.already.append((shown, shown_path(existing, root)))
             continue
         try:
-            target = _place(options, article_stem(article, config.zone), text, index)
+            stem = index.free_stem(article_stem(article, config.zone))
+            target = _place(options, stem, text, index)
         except OSError as exc:
             folder = shown_path(options.into, root)
             message = f"cannot write the article into {folder} ({exc.strerror or exc})"

@@ -178,6 +178,7 @@ def _write_changes(outputs: Iterable[Output], output: Path, previous: Manifest) 
         removals = sorted(set(previous) - set(manifest))
         if not renames and not removals and manifest == previous:
             shutil.rmtree(staging)
+            os.utime(output / MARKER)  # its time says when the site was last built (deploy)
             return WriteStats(0, len(manifest), 0)
         _write_manifest(staging / "manifest", _manifest_document(manifest))
         renames.append(("manifest", MARKER))

@@ -8,56 +8,38 @@ where a missing browser is a failure.
 from __future__ import annotations
 
 import importlib.util
-import os
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from conftest import ARTICLE, ARTICLE_URL, Served, break_title, set_base_url
+
+from tests.conftest import ARTICLE, ARTICLE_URL, Served, break_title, set_base_url
+from tests.sitehttp import CHROMIUM, CHROMIUM_ARGS, require_tool
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 RELOAD_BOUND = 5_000  # ms: the issue's bound for a save to show in the open page
 SETUP = 20_000  # ms: loading a page and connecting live reload, before any save
 TITLE = "AI model helps astronomers spot faint comet"
 
 
-def missing_browser() -> str | None:
-    """Say what is missing to run these tests, or None."""
-    if importlib.util.find_spec("playwright") is None:
-        return "Playwright is not installed (pip install -r requirements-dev.txt)"
-    if not CHROMIUM.is_file():
-        return f"{CHROMIUM} is missing (apt-get install chromium)"
-    return None
-
-
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     """Headless Chromium for this module's tests."""
-    reason = missing_browser()
-    if reason and os.environ.get("CI") == "true":
-        pytest.fail(f"browser tests must run under CI: {reason}")
-    if reason:
-        pytest.skip(reason)
+    require_tool(
+        importlib.util.find_spec("playwright"),
+        "Playwright is not installed (pip install -r requirements-dev.txt)",
+    )
+    require_tool(Path(CHROMIUM).is_file(), f"{CHROMIUM} is missing (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
 

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ARTICLE, ARTICLE_URL, REPO, Run, Served, break_title, set_base_url
 
 from broadsheet.model import BuildContext
 from broadsheet.pipeline import BuildResult, build
@@ -30,6 +29,7 @@ from broadsheet.preview import (
     scan_sources,
 )
 from broadsheet.server import Found, locate
+from tests.conftest import ARTICLE, ARTICLE_URL, REPO, Run, Served, break_title, set_base_url
 
 
 def tree_digest(folder: Path) -> dict[str, str]:
