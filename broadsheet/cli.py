@@ -64,6 +64,14 @@ def _parser() -> argparse.ArgumentParser:
     importer.add_import_arguments(p)
     p.set_defaults(run=_run_import)
 
+    p = sub.add_parser("serve", parents=[common], help="preview the site with live reload")
+    _add_build_options(p)
+    p.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    p.add_argument("--open", action="store_true", help="open the preview in the web browser")
+    p.add_argument("--no-import", action="store_true", help="do not import content/inbox/ first")
+    p.set_defaults(run=_run_serve)
+
     p = sub.add_parser(
         "deploy", parents=[common], help="commit the built site to the gh-pages branch and push"
     )
@@ -163,6 +171,15 @@ def _run_deploy(args: argparse.Namespace, root: Path) -> int:
         args.branch,
         args.remote,
     )
+    return 0
+
+
+def _run_serve(args: argparse.Namespace, root: Path) -> int:
+    from broadsheet.preview import PreviewOptions
+    from broadsheet.server import serve  # imports tornado and livereload: only when serving
+
+    options = PreviewOptions(root, args.base_url, drafts=args.drafts, strict=args.strict)
+    serve(options, port=args.port, host=args.host, open_browser=args.open)
     return 0
 
 

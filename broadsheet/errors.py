@@ -64,6 +64,12 @@ class ImportFailure(BroadsheetError):
     """Raw copied text could not be turned into an article."""
 
 
+class ServeError(BroadsheetError):
+    """The preview server cannot start: the port is taken, the host unknown."""
+
+    exit_code = 2
+
+
 class DeployError(BroadsheetError):
     """Publishing was refused (stale site, unsaved changes) or a git command failed."""
 

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import http.client
+import os
+import re
 import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
 import textwrap
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,3 +103,102 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Run]:
         return Run(code, captured.out, captured.err)
 
     return run
+
+
+# An article of the sample site, its source and its page (for base_url https://example.org/).
+ARTICLE = "content/articles/2025-12-02-ai-model-helps-astronomers-spot-faint-comet.md"
+ARTICLE_URL = "/articles/ai-model-helps-astronomers-spot-faint-comet/"
+
+
+def break_title(text: str) -> str:
+    """Make line 2 (the title) invalid YAML, with markup that must come out escaped."""
+    lines = text.splitlines(keepends=True)
+    assert lines[1].startswith("title: ")
+    lines[1] = "title: <b>Broken: title\n"
+    return "".join(lines)
+
+
+def set_base_url(root: Path, base_url: str) -> None:
+    """Change base_url in a project's config.yml."""
+    config = root / "config.yml"
+    text = re.sub(r"(?m)^base_url:.*$", f"base_url: {base_url}", config.read_text())
+    config.write_text(text)
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class Served:
+    """A `build.py serve` process on a free port, with its log and temporary folder."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    log: Path  # the server's stderr
+    tmp: Path  # its TMPDIR: the preview folder is made in here
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def get(self, path: str) -> tuple[int, str, bytes]:
+        """Send one GET with `path` exactly as given; return status, Location and body."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            connection.putrequest("GET", path, skip_accept_encoding=True)
+            connection.endheaders()
+            response = connection.getresponse()
+            return response.status, response.getheader("Location") or "", response.read()
+        finally:
+            connection.close()
+
+    def stop(self) -> int:
+        """Send Ctrl-C (SIGINT) and return the exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+        try:
+            return self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            raise
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[Callable[..., Served]]:
+    """Start `python build.py serve` in a project folder; wait until it answers; stop it after."""
+    started: list[Served] = []
+
+    def start(root: Path, *args: str, env: Mapping[str, str] | None = None) -> Served:
+        port = free_port()
+        tmp = Path(tempfile.mkdtemp(dir=tmp_path, prefix="serve-tmp-"))
+        log = tmp_path / f"serve-{port}.log"
+        command = [sys.executable, str(REPO / "build.py"), "serve", "--port", str(port), *args]
+        environment = {**os.environ, "TMPDIR": str(tmp), "PYTHONPATH": str(REPO), **(env or {})}
+        with open(log, "wb") as handle:
+            process = subprocess.Popen(command, cwd=root, stderr=handle, env=environment)
+        served = Served(process, port, log, tmp)
+        started.append(served)
+        _wait_until_listening(served)
+        return served
+
+    yield start
+    for served in started:
+        if served.process.poll() is None:
+            served.stop()
+
+
+def _wait_until_listening(served: Served) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if served.process.poll() is not None:
+            pytest.fail(f"serve exited early:\n{served.log.read_text()}")
+        try:
+            served.get("/")  # answered only once the first build is done
+            return
+        except OSError:
+            time.sleep(0.05)
+    pytest.fail(f"serve did not listen within 30 s:\n{served.log.read_text()}")

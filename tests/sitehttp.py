@@ -25,6 +25,17 @@ from broadsheet.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
 NODE_MODULES = REPO / "node_modules"
+# Debian's Chromium, driven by Playwright through executable_path (Playwright downloads none).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 
 def require_tool(available: object, reason: str) -> None:

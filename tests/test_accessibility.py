@@ -15,19 +15,16 @@ from typing import Any
 
 import pytest
 
-from tests.sitehttp import NODE_MODULES, build_for, require_tool, serve_site
+from tests.sitehttp import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    NODE_MODULES,
+    build_for,
+    require_tool,
+    serve_site,
+)
 
 AXE = NODE_MODULES / "axe-core" / "axe.min.js"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 BASE_URL = "https://example.github.io/broadsheet-demo/"
 PAGES = {
     "home": "",

@@ -1,0 +1,266 @@
+"""PREVIEW: watch the sources, gather bursts of changes, rebuild into a private folder.
+
+Input: the project folder and the serve options. Output: a PreviewState after every build (the
+folder of the last good build and the errors of the last one), handed to a callback. The preview
+never writes into site/: it builds into its own temporary folder, removed by `close`. No web code
+here; server.py serves what this module builds.
+
+This is the one place besides cli.py that catches BroadsheetError: a preview must survive a bad
+save and show its errors in the browser instead of stopping.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+from broadsheet.cache import ContentCache, cache_salt
+from broadsheet.config import load_config
+from broadsheet.errors import BroadsheetError, ErrorList
+from broadsheet.model import BuildContext
+from broadsheet.pipeline import BuildResult, build
+from broadsheet.sources import is_junk
+
+log = logging.getLogger(__name__)
+
+WATCHED = ("content", "templates", "static", "config.yml")  # relative to the project folder
+POLL = 0.1  # seconds between two looks at the sources
+QUIET = 0.3  # seconds without a change before a burst counts as finished
+MAX_WAIT = 3.0  # seconds after the first change of a burst when we rebuild anyway
+
+Signature = tuple[int, int, int]  # mtime_ns, size, inode: changes on every save, rename included
+
+
+@dataclass(frozen=True)
+class PreviewOptions:
+    """What `serve` was asked to preview."""
+
+    root: Path  # the project folder
+    base_url: str | None = None  # --base-url override of config.yml
+    drafts: bool = False  # include drafts
+    strict: bool = False  # warnings are errors
+
+
+@dataclass(frozen=True)
+class PreviewState:
+    """The outcome of one preview build, as the server serves it."""
+
+    site: Path  # folder of the last good build (may be empty if none succeeded yet)
+    base_path: str  # URL path the site lives under, e.g. "/news/"
+    errors: tuple[str, ...]  # `path:line: message` lines of this build; empty if it succeeded
+    changed: tuple[str, ...]  # source files (relative, with /) whose change caused this build
+
+
+class Preview:
+    """One serve session's builds: a private temporary folder, a watch thread, rebuilds."""
+
+    def __init__(
+        self,
+        options: PreviewOptions,
+        builder: Callable[..., BuildResult] = build,
+    ) -> None:
+        self.options = options
+        self.config = load_config(options.root, options.base_url)  # broken: serve stops here
+        self.folder = Path(tempfile.mkdtemp(prefix="broadsheet-preview-")).resolve()
+        self.site = self.folder / "site"
+        self._builder = builder  # pipeline.build; a seam for tests
+        self._cache = ContentCache(None, "")  # parsed files, kept in memory between rebuilds
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self, publish: Callable[[PreviewState], None]) -> PreviewState:
+        """Build once, then watch the sources in a thread and `publish` every rebuild."""
+        snapshot = scan_sources(self.options.root, self.folder)
+        state = self.rebuild()
+        self._thread = threading.Thread(
+            target=self._watch, args=(snapshot, publish), name="preview-watch", daemon=True
+        )
+        self._thread.start()
+        return state
+
+    def rebuild(self, changed: tuple[str, ...] = ()) -> PreviewState:
+        """Build the site into the preview folder: the one place the preview calls build()."""
+        start = time.perf_counter()
+        options = self.options
+        try:
+            config = load_config(options.root, options.base_url)
+            ctx = BuildContext(
+                options.root, config, drafts=options.drafts, strict=options.strict, output=self.site
+            )
+            if self._cache.salt != cache_salt(config):  # parsing depends on the config
+                self._cache = ContentCache(None, cache_salt(config))
+            result = self._builder(ctx, cache=self._cache)
+        except BroadsheetError as exc:
+            errors = _error_lines(exc)
+        except Exception as exc:  # a crash must not stop the preview: log it, show it, go on
+            log.exception("the preview build crashed")
+            errors = (f"error: {type(exc).__name__}: {exc}",)
+        else:
+            self.config = config
+            _log_success(result, changed, time.perf_counter() - start)
+            return PreviewState(self.site, config.base_path, (), changed)
+        for line in errors:
+            log.error("%s", line)
+        log.error(
+            "build failed in %.2fs; the browser shows the errors", time.perf_counter() - start
+        )
+        return PreviewState(self.site, self.config.base_path, errors, changed)
+
+    def __enter__(self) -> Preview:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop watching and remove the preview folder."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=0.8)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _watch(
+        self, snapshot: dict[str, Signature], publish: Callable[[PreviewState], None]
+    ) -> None:
+        debouncer = Debouncer()
+        while not self._stop.wait(POLL):
+            current = scan_sources(self.options.root, self.folder)
+            debouncer.add(changed_paths(snapshot, current), time.monotonic())
+            snapshot = current
+            if debouncer.due(time.monotonic()):
+                state = self.rebuild(debouncer.take())
+                if self._stop.is_set():  # closed while building: do not leave files behind
+                    shutil.rmtree(self.folder, ignore_errors=True)
+                    return
+                publish(state)
+
+
+def _error_lines(error: BroadsheetError) -> tuple[str, ...]:
+    items = error.errors if isinstance(error, ErrorList) else (error,)
+    return tuple(str(item) for item in items)
+
+
+def _log_success(result: BuildResult, changed: tuple[str, ...], seconds: float) -> None:
+    for warning in result.warnings:
+        log.warning("warning: %s", warning)
+    if changed:
+        log.info("rebuilt in %.2fs", seconds)
+        log.debug("  changed: %s", ", ".join(changed))
+    else:
+        log.info("%s", result.summary())
+    stages = ", ".join(f"{stage} {seconds:.3f}s" for stage, seconds in result.timings.items())
+    log.debug("  %d of %d files rendered; %s", result.rendered, result.files, stages)
+
+
+def reload_paths(before: PreviewState | None, after: PreviewState) -> tuple[str, ...]:
+    """Tell what the browser must reload: the changed stylesheets' URLs, or '*' for the page."""
+    css = [p for p in after.changed if p.startswith("static/") and p.endswith(".css")]
+    css_only = bool(css) and len(css) == len(after.changed)
+    if css_only and before is not None and not before.errors and not after.errors:
+        return tuple(after.base_path + path for path in css)
+    return ("*",)
+
+
+class Debouncer:
+    """Gather file changes until the sources have been quiet for a moment."""
+
+    def __init__(self, quiet: float = QUIET, max_wait: float = MAX_WAIT) -> None:
+        self.quiet = quiet
+        self.max_wait = max_wait
+        self.pending: set[str] = set()
+        self._first = 0.0  # time of the burst's first change
+        self._last = 0.0  # time of its latest change
+
+    def add(self, paths: Iterable[str], now: float) -> None:
+        """Record changed paths seen at time `now`."""
+        paths = set(paths)
+        if not paths:
+            return
+        if not self.pending:
+            self._first = now
+        self.pending |= paths
+        self._last = now
+
+    def due(self, now: float) -> bool:
+        """Tell whether the burst is over (or has gone on too long) and a rebuild should run."""
+        if not self.pending:
+            return False
+        return now - self._last >= self.quiet or now - self._first >= self.max_wait
+
+    def take(self) -> tuple[str, ...]:
+        """Return the gathered paths, sorted, and start a new burst."""
+        paths = tuple(sorted(self.pending))
+        self.pending = set()
+        return paths
+
+
+def scan_sources(root: Path, skip: Path | None = None) -> dict[str, Signature]:
+    """Return each watched file (relative path with /) and its signature; junk left out."""
+    found: dict[str, Signature] = {}
+    for name in WATCHED:
+        top = root / name
+        paths = [top] if top.is_file() else _walk(top, skip)
+        for path in paths:
+            try:
+                info = path.stat()
+            except OSError:
+                continue  # removed while we looked
+            found[path.relative_to(root).as_posix()] = (info.st_mtime_ns, info.st_size, info.st_ino)
+    return found
+
+
+def _walk(top: Path, skip: Path | None) -> Iterable[Path]:
+    for folder, dirs, files in os.walk(top):
+        here = Path(folder)
+        dirs[:] = [d for d in dirs if not is_junk(d) and not _inside(here / d, skip)]
+        yield from (here / f for f in files if not is_junk(f))
+
+
+def _inside(path: Path, folder: Path | None) -> bool:
+    return folder is not None and path.resolve().is_relative_to(folder)
+
+
+def changed_paths(before: dict[str, Signature], after: dict[str, Signature]) -> set[str]:
+    """Return the paths added, removed or modified between two scans."""
+    return {p for p in before.keys() | after.keys() if before.get(p) != after.get(p)}
+
+
+def render_error_page(errors: Sequence[str]) -> bytes:
+    """Render the page shown in place of every page while the build is broken."""
+    return _ERROR_PAGE.render(errors=errors).encode("utf-8")
+
+
+_ERROR_PAGE = jinja2.Environment(autoescape=True).from_string(
+    """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Build failed · Broadsheet preview</title>
+<style>
+body { font: 16px/1.5 system-ui, sans-serif; max-width: 50rem; margin: 2rem auto; padding: 0 1rem; }
+h1 { color: #b00020; }
+li { font-family: ui-monospace, monospace; white-space: pre-wrap; margin: .5rem 0; }
+</style>
+</head>
+<body>
+<main>
+<h1>Build failed</h1>
+<p>The preview could not be built. Fix the {{ "problem" if errors|length == 1 else "problems" }}
+below and save: this page reloads by itself.</p>
+<ul class="build-errors">
+{% for error in errors %}<li>{{ error }}</li>
+{% endfor %}</ul>
+</main>
+</body>
+</html>
+"""
+)
