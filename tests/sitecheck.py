@@ -1,10 +1,16 @@
-"""Read a built site back: parse its HTML, collect its links, resolve them to files."""
+"""Read a built site back: parse its HTML, resolve its links, hash its files, run the build."""
 
 from __future__ import annotations
 
+import hashlib
+import os
+import subprocess
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
+
+from tests.conftest import REPO
 
 LINK_ATTRIBUTES = {"a": "href", "link": "href", "script": "src", "img": "src", "source": "src"}
 
@@ -71,3 +77,33 @@ def broken_links(output: Path, base_path: str = "/", origin: str = "") -> list[s
             if target is not None and not target.is_file():
                 broken.append(f"{page.relative_to(output)} -> {url}")
     return broken
+
+
+def manifest(folder: Path) -> dict[str, str]:
+    """Hash of every file under `folder` by relative path; a symbolic link shows its target."""
+    found = {}
+    for path in sorted(folder.rglob("*")):
+        name = path.relative_to(folder).as_posix()
+        if path.is_symlink():
+            found[name] = f"link -> {os.readlink(path)}"
+        elif path.is_file():
+            found[name] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return found
+
+
+def leftovers(parent: Path, name: str = "site") -> list[str]:
+    """Staging and old-build folders of interrupted builds beside the output folder."""
+    return sorted(p.name for p in parent.glob(f".{name}.*") if p.is_dir())
+
+
+def run_build(root: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run `python build.py` in a child process, as a user would."""
+    return subprocess.run(
+        [sys.executable, str(REPO / "build.py"), *args],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
