@@ -17,6 +17,7 @@ from broadsheet.config import load_config
 from broadsheet.errors import BroadsheetError, ErrorList
 from broadsheet.model import BuildContext
 from broadsheet.pipeline import build
+from broadsheet.write import check_output_dir
 
 log = logging.getLogger("broadsheet")
 COMMANDS = ("build", "import", "serve", "deploy")
@@ -65,12 +66,14 @@ def _add_build_options(parser: argparse.ArgumentParser) -> None:
 
 def _run_build(args: argparse.Namespace, root: Path) -> int:
     config = load_config(root, args.base_url)
+    # checked as typed, before Path() could turn "" into "." and fall back to the config
+    output = None if args.output is None else check_output_dir(args.output, root)
     ctx = BuildContext(
         root,
         config,
         drafts=args.drafts,
         strict=args.strict,
-        output=args.output and Path(args.output),
+        output=output,
     )
     result = build(ctx)
     for warning in result.warnings:
