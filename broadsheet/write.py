@@ -76,6 +76,16 @@ def check_output_dir(output: Path | str, root: Path) -> Path:
 
 def write_site(outputs: Sequence[Output], output: Path) -> WriteStats:
     """Write `outputs` as the new content of `output` (already checked), atomically."""
+    try:
+        return _write_site(outputs, output)
+    except OSError as exc:  # a full disk, a permission, a read-only file system
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise OutputError(
+            f"cannot write the site to {output.name}/: {exc.strerror}{where}"
+        ) from exc
+
+
+def _write_site(outputs: Sequence[Output], output: Path) -> WriteStats:
     output.parent.mkdir(parents=True, exist_ok=True)
     with build_lock(output):
         _remove_leftovers(output)

@@ -6,6 +6,7 @@ or new, never mixed" are checked on the bytes, not on the absence of an exceptio
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import random
@@ -189,6 +190,58 @@ def test_template_error_on_one_page_leaves_site_untouched(project: Path, cli) ->
     assert run.err.strip() == (
         "templates/article.html:10: error while rendering: 'undefined_name' is undefined"
     )
+    assert manifest(project / "site") == before
+    assert leftovers(project) == []
+
+
+def _failing_open(error: int, when: str):
+    """An `open` for write.py that fails like the OS would when writing a file named `when`."""
+    real = open
+
+    def fake(file, mode="r", *args, **kwargs):
+        if "x" in mode and when in str(file):
+            raise OSError(error, os.strerror(error), str(file))
+        return real(file, mode, *args, **kwargs)
+
+    return fake
+
+
+@pytest.mark.parametrize(
+    ("error", "when"),
+    [
+        (errno.ENOSPC, "articles/second/index.html"),
+        (errno.ENOSPC, "tags/world/feed.xml"),
+        (errno.EACCES, "articles/second/index.html"),
+        (errno.EROFS, "tags/world/feed.xml"),
+    ],
+)
+def test_failed_write_leaves_site_untouched_with_a_clear_error(
+    project: Path, cli, monkeypatch, error: int, when: str
+) -> None:
+    assert cli(project).code == 0
+    before = manifest(project / "site")
+    edit(project)
+    monkeypatch.setattr(broadsheet.write, "open", _failing_open(error, when), raising=False)
+    run = cli(project)
+    assert run.code == 3, run.err
+    assert run.err.startswith("error: cannot write the site to site/: ")
+    assert os.strerror(error) in run.err and when in run.err
+    assert manifest(project / "site") == before
+    assert leftovers(project) == []
+
+
+def test_failed_swap_leaves_site_untouched(project: Path, cli, monkeypatch) -> None:
+    assert cli(project).code == 0
+    before = manifest(project / "site")
+    edit(project)
+
+    def refuse(a: Path, b: Path) -> bool:
+        raise OSError(errno.EACCES, os.strerror(errno.EACCES), str(b))
+
+    monkeypatch.setattr(broadsheet.write, "_exchange", refuse)
+    run = cli(project)
+    assert run.code == 3
+    assert "cannot write the site to site/: Permission denied" in run.err
     assert manifest(project / "site") == before
     assert leftovers(project) == []
 
