@@ -28,6 +28,9 @@ def list_sources(
     if not folder.is_dir():
         return [], []
     content = (root / "content").resolve()
+    if folder.is_symlink() and not folder.resolve().is_relative_to(content):
+        where = SourceLocation(folder.relative_to(root))
+        return [], [ContentError("skipped: symbolic link points outside content/", where)]
     found: list[Path] = []
     warnings: list[BroadsheetError] = []
     for entry in sorted(os.scandir(folder), key=lambda e: e.name):
@@ -42,6 +45,9 @@ def list_sources(
                 continue
         if path.is_file():
             found.append(path)
+        else:  # a folder or a device named like content: say so rather than drop it
+            where = SourceLocation(path.relative_to(root))
+            warnings.append(ContentError("skipped: not a regular file", where))
     return found, warnings
 
 

@@ -210,6 +210,14 @@ def test_file_without_read_permission_is_an_error_naming_it(make_site, cli) -> N
     assert run.err == f"{A}: cannot read file (Permission denied)\n"
 
 
+def test_folder_named_like_an_article_is_reported_not_silently_skipped(make_site, cli) -> None:
+    root = make_site({OK: GOOD, f"{A}/inner.md": article()})
+    run = cli(root)
+    assert run.code == 0
+    assert f"{A}: warning: skipped: not a regular file\n" in run.err
+    assert cli(root, "--strict").code == 1
+
+
 @pytest.mark.parametrize(
     ("make_link", "problem"),
     [
@@ -234,6 +242,19 @@ def test_symlinks_out_of_content_or_looping_are_skipped_with_a_warning(
     for data in manifest(root / "site"):
         assert "SECRET" not in (root / "site" / data).read_text(errors="replace")
     assert cli(root, "--strict").code == 1
+
+
+def test_content_folder_linked_outside_is_skipped_with_a_warning(
+    make_site, cli, tmp_path: Path
+) -> None:
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere/secret.md").write_text("---\ntitle: SECRET PAGE\n---\nSECRET\n")
+    root = make_site({OK: GOOD})
+    (root / "content/pages").symlink_to(tmp_path / "elsewhere")
+    run = cli(root)
+    assert run.code == 0
+    assert "content/pages: warning: skipped: symbolic link points outside content/\n" in run.err
+    assert not (root / "site/secret").exists()
 
 
 # --- slugs and tags -----------------------------------------------------------------------
