@@ -104,20 +104,17 @@ def render_outputs(site: Site, ctx: BuildContext) -> list[Output]:
 
 
 def _check_unique_slugs(content: Content) -> None:
+    """Articles, and pages, each need their own slug; a clash names both files."""
     errors = ErrorCollector()
-    seen: dict[str, Path] = {}
-    for article in content.articles:
-        first = seen.setdefault(article.slug, article.path)
-        if first != article.path:
-            where = SourceLocation(
-                article.path, article.lines.get("slug") or article.lines.get("title")
-            )
-            errors.add(
-                ContentError(
-                    f"slug '{article.slug}' is already used by {first}; set a different 'slug'",
-                    where,
-                )
-            )
+    for items in (content.articles, content.pages):
+        seen: dict[str, Path] = {}
+        for item in items:
+            first = seen.setdefault(item.slug, item.path)
+            if first != item.path:
+                lines = getattr(item, "lines", {})  # pages keep no key lines
+                where = SourceLocation(item.path, lines.get("slug") or lines.get("title"))
+                message = f"slug '{item.slug}' is already used by {first}; set a different 'slug'"
+                errors.add(ContentError(message, where))
     errors.raise_if_any()
 
 

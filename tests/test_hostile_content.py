@@ -381,6 +381,33 @@ def test_colliding_urls_are_an_error_naming_both_files(
     assert run.err == message
 
 
+@pytest.mark.parametrize(
+    ("first", "second", "message"),
+    [
+        (
+            ("content/pages/About.md", "---\ntitle: A\n---\nA\n"),
+            ("content/pages/about.md", "---\ntitle: B\n---\nB\n"),
+            "content/pages/about.md: slug 'about' is already used by content/pages/About.md;"
+            " set a different 'slug'\n",
+        ),
+        (
+            ("content/pages/about.md", "---\ntitle: A\n---\nA\n"),
+            ("content/pages/us.md", "---\ntitle: B\nslug: about\n---\nB\n"),
+            "content/pages/us.md: slug 'about' is already used by content/pages/about.md;"
+            " set a different 'slug'\n",
+        ),
+    ],
+    ids=["case-only", "explicit-slug"],
+)
+def test_colliding_page_urls_are_an_error_naming_both_files(
+    make_site, cli, first: tuple[str, str], second: tuple[str, str], message: str
+) -> None:
+    root = make_site(dict([first, second]))
+    run = cli(root)
+    assert run.code == 1
+    assert run.err == message
+
+
 def test_every_output_path_stays_inside_the_output_folder(make_site, cli) -> None:
     files = {
         f"content/articles/2025-12-0{n}-{name}.md": article(
