@@ -10,25 +10,29 @@ from __future__ import annotations
 
 import difflib
 import logging
+import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+from broadsheet.cache import ContentCache, cache_salt, file_digest
 from broadsheet.config import Config
 from broadsheet.errors import BroadsheetError, ContentError, ErrorCollector, SourceLocation
-from broadsheet.frontmatter import Document, parse_document, read_text
+from broadsheet.frontmatter import Document, decode_text, parse_document
 from broadsheet.markup import is_http_url, render_markdown
 from broadsheet.model import Article, DigestNote, Image, Page, Tag
+from broadsheet.parallel import run_parallel
 from broadsheet.slugs import is_slug, slugify
 from broadsheet.sources import list_sources
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+Parsed = tuple[Any, tuple[BroadsheetError, ...]]  # an item and its warnings
 ARTICLE_KEYS = (
     "title", "date", "date_text", "source", "url", "author", "location", "tags", "highlights",
     "images", "summary", "note", "section", "digest", "slug", "draft", "extra",
@@ -53,30 +57,40 @@ class Content:
     warnings: tuple[BroadsheetError, ...]
 
 
-def load_content(root: Path, config: Config, drafts: bool = False, strict: bool = False) -> Content:
-    """Read and validate content/articles, content/digests and content/pages."""
+def load_content(
+    root: Path,
+    config: Config,
+    drafts: bool = False,
+    strict: bool = False,
+    cache: ContentCache | None = None,
+    workers: int = 1,
+) -> Content:
+    """Read and validate content/articles, content/digests and content/pages.
+
+    Files unchanged since `cache` saw them are not read again; the rest are parsed, across
+    `workers` processes when there are many.
+    """
+    cache = cache or ContentCache(None, cache_salt(config))
     errors = ErrorCollector()
     warnings: list[BroadsheetError] = []
-    loaded: dict[str, list[Any]] = {}
-    kinds: dict[str, Callable[[Document, Config], Any]] = {
-        "articles": parse_article,
-        "digests": parse_digest_note,
-        "pages": parse_page,
-    }
-    for kind, parse in kinds.items():
+    found: list[tuple[str, Path]] = []
+    for kind in PARSERS:
         paths, skipped = list_sources(root / "content" / kind, root)
         warnings.extend(skipped)
-        loaded[kind] = []
-        for path in paths:
-            shown = path.relative_to(root)
-            try:
-                document = parse_document(read_text(path, shown), shown)
-                item, item_warnings = _with_warnings(parse, document, config)
-            except BroadsheetError as exc:
-                errors.add(exc)
-                continue
-            warnings.extend(item_warnings)
+        found.extend((kind, path) for path in paths)
+    values: dict[str, Any] = {}
+    for name, outcome in _parse_changed(found, root, config, cache, workers):
+        if isinstance(outcome, BroadsheetError):
+            errors.add(outcome)
+        else:
+            values[name] = outcome
+    cache.forget_except({_name(path, root) for _, path in found})
+    loaded: dict[str, list[Any]] = {kind: [] for kind in PARSERS}
+    for kind, path in found:
+        if (value := values.get(_name(path, root))) is not None:
+            item, item_warnings = value
             loaded[kind].append(item)
+            warnings.extend(item_warnings)
     if strict:
         for warning in warnings:
             errors.add(warning)
@@ -86,12 +100,48 @@ def load_content(root: Path, config: Config, drafts: bool = False, strict: bool 
     return Content(articles, tuple(loaded["digests"]), pages, tuple(warnings))
 
 
-def _with_warnings(
-    parse: Callable[[Document, Config], T], document: Document, config: Config
-) -> tuple[T, list[BroadsheetError]]:
-    """Run a parse_* function, also returning the unknown-key warnings of its document."""
-    allowed = {parse_article: ARTICLE_KEYS, parse_digest_note: NOTE_KEYS, parse_page: PAGE_KEYS}
-    return parse(document, config), unknown_key_warnings(document, allowed[parse])
+def parse_source(kind: str, data: bytes, shown: Path, config: Config) -> Parsed | BroadsheetError:
+    """Parse one file's bytes as `kind`; return its item and warnings, or its error."""
+    try:
+        text = decode_text(data, shown)
+        document = parse_document(text, shown, file_digest(data))
+        return PARSERS[kind](document, config), tuple(unknown_key_warnings(document, ALLOWED[kind]))
+    except BroadsheetError as exc:
+        return exc
+
+
+def _parse_changed(
+    found: list[tuple[str, Path]], root: Path, config: Config, cache: ContentCache, workers: int
+) -> Iterator[tuple[str, Parsed | BroadsheetError]]:
+    """Yield (name, parsed) for every file: from the cache when unchanged, else parsed now."""
+    todo: list[tuple[str, bytes, Path, os.stat_result]] = []
+    for kind, path in found:
+        name, shown = _name(path, root), path.relative_to(root)
+        try:
+            stat = path.stat()
+            entry = cache.lookup(name, stat)
+            if entry is None:
+                data = path.read_bytes()
+                entry = cache.lookup_digest(name, file_digest(data), stat)
+        except OSError as exc:
+            yield name, ContentError(f"cannot read file ({exc.strerror})", SourceLocation(shown))
+            continue
+        if entry is not None:
+            yield name, entry.value
+        else:
+            todo.append((kind, data, shown, stat))
+    jobs = [(kind, data, shown, config) for kind, data, shown, _ in todo]
+    outcomes = run_parallel(parse_source, jobs, workers)
+    for (_, data, shown, stat), outcome in zip(todo, outcomes, strict=True):
+        name = shown.as_posix()
+        if not isinstance(outcome, BroadsheetError):
+            cache.store(name, stat, file_digest(data), outcome)
+        cache.misses += 1
+        yield name, outcome
+
+
+def _name(path: Path, root: Path) -> str:
+    return path.relative_to(root).as_posix()
 
 
 def unknown_key_warnings(document: Document, allowed: tuple[str, ...]) -> list[BroadsheetError]:
@@ -136,6 +186,7 @@ def parse_article(document: Document, config: Config) -> Article:
         body_html=f.body_html(),
         path=document.path,
         lines=document.lines,
+        fingerprint=document.fingerprint,
     )
     if not slug:
         f.fail(None, "cannot make a URL slug from the file name; add a 'slug' key")
@@ -155,7 +206,7 @@ def parse_digest_note(document: Document, config: Config) -> DigestNote:
             None,
             f"digest note file must be named like {example}.md for {config.digest_period}ly digests",
         )
-    note = DigestNote(digest_id, f.text("title"), f.body_html(), document.path)
+    note = DigestNote(digest_id, f.text("title"), f.body_html(), document.path, document.fingerprint)
     f.raise_if_any()
     return note
 
@@ -168,9 +219,17 @@ def parse_page(document: Document, config: Config) -> Page:
         f.fail("slug", f"page slug '{slug}' is reserved for the site's own pages; choose another")
     title = f.text("title", required=True) or ""
     draft = f.check("draft", _check_bool) or False
-    page = Page(slug, title, f.body_html(), draft, document.path)
+    page = Page(slug, title, f.body_html(), draft, document.path, document.fingerprint)
     f.raise_if_any()
     return page
+
+
+PARSERS: dict[str, Callable[[Document, Config], Any]] = {
+    "articles": parse_article,
+    "digests": parse_digest_note,
+    "pages": parse_page,
+}
+ALLOWED = {"articles": ARTICLE_KEYS, "digests": NOTE_KEYS, "pages": PAGE_KEYS}
 
 
 class _Fields:

@@ -35,6 +35,10 @@ class BroadsheetError(Exception):
     def __str__(self) -> str:
         return f"{self.location}: {self.message}" if self.location else self.message
 
+    def __reduce__(self) -> tuple[type, tuple[str, SourceLocation | None]]:
+        """Survive pickling, so worker processes can report errors."""
+        return (self.__class__, (self.message, self.location))
+
 
 class ContentError(BroadsheetError):
     """A content file is broken: bad front matter, a bad value, a collision."""
@@ -70,6 +74,10 @@ class ErrorList(BroadsheetError):
 
     def __iter__(self) -> Iterator[BroadsheetError]:
         return iter(self.errors)
+
+    def __reduce__(self) -> tuple[type, tuple[tuple[BroadsheetError, ...]]]:  # type: ignore[override]
+        """Survive pickling with every error kept."""
+        return (self.__class__, (self.errors,))
 
 
 class ErrorCollector:

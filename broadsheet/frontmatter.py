@@ -37,6 +37,7 @@ class Document:
     lines: Mapping[str, int]  # top-level key -> line in the file
     body: str  # Markdown after the closing fence
     body_line: int  # line of the file where the body starts
+    fingerprint: str = ""  # hash of the file's bytes, for change tracking
 
 
 def read_text(path: Path, shown: Path | str | None = None) -> str:
@@ -68,7 +69,7 @@ def decode_text(raw: bytes, shown: Path | str) -> str:
     return text
 
 
-def parse_document(text: str, path: Path | str) -> Document:
+def parse_document(text: str, path: Path | str, fingerprint: str = "") -> Document:
     """Split `text` into front matter and body; the file must start with a `---` line."""
     shown = Path(path)
     lines = text.split("\n")
@@ -84,7 +85,7 @@ def parse_document(text: str, path: Path | str) -> Document:
     block = "\n".join(lines[1:end])
     meta, key_lines = parse_mapping(block, shown, first_line=2)
     body = "\n".join(lines[end + 1 :])
-    return Document(shown, meta, key_lines, body, end + 2)
+    return Document(shown, meta, key_lines, body, end + 2, fingerprint)
 
 
 def parse_mapping(

@@ -51,6 +51,7 @@ class Article:
     body_html: str  # rendered Markdown
     path: Path  # source file, for error messages
     lines: Mapping[str, int]  # front matter key -> line in the file, for later errors
+    fingerprint: str  # hash of the source file's bytes: changes whenever the file does
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class DigestNote:
     title: str | None
     intro_html: str  # rendered Markdown, may be empty
     path: Path
+    fingerprint: str  # hash of the source file's bytes
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ class Page:
     body_html: str
     draft: bool
     path: Path
+    fingerprint: str  # hash of the source file's bytes
 
 
 @dataclass(frozen=True)

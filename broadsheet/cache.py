@@ -1,0 +1,131 @@
+"""A persistent cache of parsed content files, so unchanged files are not parsed again.
+
+Input: the project folder and a salt naming everything parsing depends on besides the file (the
+generator's version, the config). Each entry is keyed by the file's content hash; the file's size
+and modification time are a fast path that skips even reading it. A cache that is missing,
+corrupt, from another version or made with another config is ignored and rewritten: deleting
+`.cache/` only costs time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import pickle
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from broadsheet import __version__
+from broadsheet.config import Config
+
+log = logging.getLogger(__name__)
+
+CACHE_DIR = Path(".cache") / "broadsheet"
+_MAGIC = b"broadsheet-content-cache\n"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One parsed source file as it was when it was parsed."""
+
+    size: int
+    mtime_ns: int
+    digest: str  # sha256 of the file's bytes
+    value: Any  # what the parse_* function returned, with its warnings
+
+
+class ContentCache:
+    """Parsed files by project-relative name; `save` writes it back if anything changed."""
+
+    def __init__(self, path: Path | None, salt: str, entries: dict[str, Entry] | None = None) -> None:
+        self.path = path  # None: a cache that lives only in memory (serve keeps one)
+        self.salt = salt
+        self.entries = entries or {}
+        self.hits = 0
+        self.misses = 0
+        self._dirty = False
+
+    @classmethod
+    def load(cls, root: Path, config: Config) -> ContentCache:
+        """Read the project's cache, or start an empty one if it is unusable."""
+        path = root / CACHE_DIR / "content.pickle"
+        salt = cache_salt(config)
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return cls(path, salt)
+        entries = _unpickle(data, salt)
+        if entries is None:
+            log.debug("content cache %s is stale or corrupt; rebuilding it", path)
+        return cls(path, salt, entries)
+
+    def lookup(self, name: str, stat: os.stat_result) -> Entry | None:
+        """Return the entry for an unchanged file, judged by size and modification time."""
+        entry = self.entries.get(name)
+        if entry and entry.size == stat.st_size and entry.mtime_ns == stat.st_mtime_ns:
+            self.hits += 1
+            return entry
+        return None
+
+    def lookup_digest(self, name: str, digest: str, stat: os.stat_result) -> Entry | None:
+        """Return the entry for a file whose bytes are unchanged though its time is not."""
+        entry = self.entries.get(name)
+        if entry and entry.digest == digest:
+            self.hits += 1
+            self.store(name, stat, digest, entry.value)
+            return entry
+        return None
+
+    def store(self, name: str, stat: os.stat_result, digest: str, value: Any) -> None:
+        """Remember what parsing a file gave."""
+        self.entries[name] = Entry(stat.st_size, stat.st_mtime_ns, digest, value)
+        self._dirty = True
+
+    def forget_except(self, names: set[str]) -> None:
+        """Drop the entries of files that no longer exist."""
+        for name in set(self.entries) - names:
+            del self.entries[name]
+            self._dirty = True
+
+    def save(self) -> None:
+        """Write the cache atomically, if it changed; a failure only costs the next build time."""
+        if self.path is None or not self._dirty:
+            return
+        payload = _MAGIC + self.salt.encode() + b"\n" + pickle.dumps(self.entries, protocol=5)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, temp = tempfile.mkstemp(prefix=".content-", dir=self.path.parent)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(payload)
+            os.replace(temp, self.path)
+            self._dirty = False
+        except OSError as exc:
+            log.warning("could not write the cache %s (%s); the next build will be slower", self.path, exc)
+
+
+def cache_salt(config: Config) -> str:
+    """Everything besides a file's bytes that parsing it depends on."""
+    text = f"{__version__}|{sys.version_info[:2]}|{config!r}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def file_digest(data: bytes) -> str:
+    """The content hash used for cache entries and change tracking."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def _unpickle(data: bytes, salt: str) -> dict[str, Entry] | None:
+    header = _MAGIC + salt.encode() + b"\n"
+    if not data.startswith(header):
+        return None
+    try:
+        entries = pickle.loads(data[len(header) :])
+    except Exception:
+        return None
+    if not isinstance(entries, dict) or not all(isinstance(e, Entry) for e in entries.values()):
+        return None
+    return entries
