@@ -206,7 +206,9 @@ def parse_digest_note(document: Document, config: Config) -> DigestNote:
             None,
             f"digest note file must be named like {example}.md for {config.digest_period}ly digests",
         )
-    note = DigestNote(digest_id, f.text("title"), f.body_html(), document.path, document.fingerprint)
+    note = DigestNote(
+        digest_id, f.text("title"), f.body_html(), document.path, document.fingerprint
+    )
     f.raise_if_any()
     return note
 
@@ -282,7 +284,8 @@ class _Fields:
         try:
             return render_markdown(text)
         except ValueError as exc:
-            self.errors.add(ContentError(str(exc), SourceLocation(self.document.path, line)))
+            where = SourceLocation(self.document.path, line + getattr(exc, "line", 0))
+            self.errors.add(ContentError(str(exc), where))
             return ""
 
     def raise_if_any(self) -> None:
