@@ -41,7 +41,9 @@ class Entry:
 class ContentCache:
     """Parsed files by project-relative name; `save` writes it back if anything changed."""
 
-    def __init__(self, path: Path | None, salt: str, entries: dict[str, Entry] | None = None) -> None:
+    def __init__(
+        self, path: Path | None, salt: str, entries: dict[str, Entry] | None = None
+    ) -> None:
         self.path = path  # None: a cache that lives only in memory (serve keeps one)
         self.salt = salt
         self.entries = entries or {}
@@ -104,7 +106,9 @@ class ContentCache:
             os.replace(temp, self.path)
             self._dirty = False
         except OSError as exc:
-            log.warning("could not write the cache %s (%s); the next build will be slower", self.path, exc)
+            log.warning(
+                "could not write the cache %s (%s); the next build will be slower", self.path, exc
+            )
 
 
 def cache_salt(config: Config) -> str:

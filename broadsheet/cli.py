@@ -16,6 +16,7 @@ from broadsheet import __version__
 from broadsheet.config import load_config
 from broadsheet.errors import BroadsheetError, ErrorList
 from broadsheet.model import BuildContext
+from broadsheet.parallel import default_workers
 from broadsheet.pipeline import build
 from broadsheet.write import check_output_dir
 
@@ -54,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     _add_build_options(p)
     p.add_argument("--output", help="output folder (default: output_dir in config.yml)")
     p.add_argument("--no-import", action="store_true", help="do not import content/inbox/ first")
+    p.add_argument(
+        "--no-cache", action="store_true", help="parse every file again, ignoring .cache/"
+    )
     p.set_defaults(run=_run_build)
     return parser
 
@@ -74,12 +78,20 @@ def _run_build(args: argparse.Namespace, root: Path) -> int:
         drafts=args.drafts,
         strict=args.strict,
         output=output,
+        workers=default_workers(),
+        use_cache=not args.no_cache,
     )
     result = build(ctx)
     for warning in result.warnings:
         _print_error(warning, "warning")
     for stage, seconds in result.timings.items():
         log.debug("  %-7s %.3fs", stage, seconds)
+    log.debug("  content files: %d from cache, %d parsed", result.cache_hits, result.cache_misses)
+    log.debug(
+        "  outputs: %d rendered, %d unchanged since the last build",
+        result.rendered,
+        result.files - result.rendered,
+    )
     if result.stats is not None:
         stats = result.stats
         log.debug(

@@ -73,21 +73,21 @@ def load_content(
     cache = cache or ContentCache(None, cache_salt(config))
     errors = ErrorCollector()
     warnings: list[BroadsheetError] = []
-    found: list[tuple[str, Path]] = []
+    found: list[tuple[str, str]] = []  # (kind, name relative to root)
     for kind in PARSERS:
-        paths, skipped = list_sources(root / "content" / kind, root)
+        names, skipped = list_sources(root / "content" / kind, root)
         warnings.extend(skipped)
-        found.extend((kind, path) for path in paths)
+        found.extend((kind, name) for name in names)
     values: dict[str, Any] = {}
     for name, outcome in _parse_changed(found, root, config, cache, workers):
         if isinstance(outcome, BroadsheetError):
             errors.add(outcome)
         else:
             values[name] = outcome
-    cache.forget_except({_name(path, root) for _, path in found})
+    cache.forget_except({name for _, name in found})
     loaded: dict[str, list[Any]] = {kind: [] for kind in PARSERS}
-    for kind, path in found:
-        if (value := values.get(_name(path, root))) is not None:
+    for kind, name in found:
+        if (value := values.get(name)) is not None:
             item, item_warnings = value
             loaded[kind].append(item)
             warnings.extend(item_warnings)
@@ -111,25 +111,27 @@ def parse_source(kind: str, data: bytes, shown: Path, config: Config) -> Parsed 
 
 
 def _parse_changed(
-    found: list[tuple[str, Path]], root: Path, config: Config, cache: ContentCache, workers: int
+    found: list[tuple[str, str]], root: Path, config: Config, cache: ContentCache, workers: int
 ) -> Iterator[tuple[str, Parsed | BroadsheetError]]:
     """Yield (name, parsed) for every file: from the cache when unchanged, else parsed now."""
     todo: list[tuple[str, bytes, Path, os.stat_result]] = []
-    for kind, path in found:
-        name, shown = _name(path, root), path.relative_to(root)
+    base = str(root)
+    for kind, name in found:
+        path = os.path.join(base, name)
         try:
-            stat = path.stat()
+            stat = os.stat(path)
             entry = cache.lookup(name, stat)
             if entry is None:
-                data = path.read_bytes()
+                with open(path, "rb") as handle:
+                    data = handle.read()
                 entry = cache.lookup_digest(name, file_digest(data), stat)
         except OSError as exc:
-            yield name, ContentError(f"cannot read file ({exc.strerror})", SourceLocation(shown))
+            yield name, ContentError(f"cannot read file ({exc.strerror})", SourceLocation(name))
             continue
         if entry is not None:
             yield name, entry.value
         else:
-            todo.append((kind, data, shown, stat))
+            todo.append((kind, data, Path(name), stat))
     jobs = [(kind, data, shown, config) for kind, data, shown, _ in todo]
     outcomes = run_parallel(parse_source, jobs, workers)
     for (_, data, shown, stat), outcome in zip(todo, outcomes, strict=True):
@@ -138,10 +140,6 @@ def _parse_changed(
             cache.store(name, stat, file_digest(data), outcome)
         cache.misses += 1
         yield name, outcome
-
-
-def _name(path: Path, root: Path) -> str:
-    return path.relative_to(root).as_posix()
 
 
 def unknown_key_warnings(document: Document, allowed: tuple[str, ...]) -> list[BroadsheetError]:

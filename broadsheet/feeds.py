@@ -1,7 +1,7 @@
 """RENDER: Atom feeds, JSON Feed, sitemap, robots.txt and CNAME.
 
-Input: the Site, the Jinja environment (for the HTML inside feed entries) and the HTML Outputs
-(for the sitemap). Output: more Outputs. XML is built with ElementTree, so any text is escaped,
+Input: the Site, the Jinja environment (for the HTML inside feed entries), the dependency keys
+and the page recipes (for the sitemap). Output: more recipes. XML is built with ElementTree, so any text is escaped,
 and characters XML forbids are dropped first, so feeds stay well-formed whatever was copied.
 """
 
@@ -12,10 +12,12 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from datetime import datetime
+from functools import partial
 
 import jinja2
 
-from broadsheet.model import Article, Digest, Output, Site, Tag
+from broadsheet.deps import Dependencies, article_key, digest_key
+from broadsheet.model import Article, Digest, Recipe, Site, Tag
 from broadsheet.render import render_template
 from broadsheet.urls import Urls, output_path
 
@@ -23,28 +25,64 @@ ATOM = "http://www.w3.org/2005/Atom"
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
-def render_feeds(site: Site, env: jinja2.Environment, pages: Sequence[Output]) -> list[Output]:
-    """Return the site feed, a feed per tag, the JSON Feed, sitemap, robots.txt and CNAME."""
+def render_feeds(
+    site: Site, env: jinja2.Environment, deps: Dependencies, pages: Sequence[Recipe]
+) -> list[Recipe]:
+    """Return recipes for the site feed, tag feeds, JSON Feed, sitemap, robots.txt and CNAME."""
     urls = Urls(site.config)
     digests = site.digests[: site.config.feed_size]
-    entries = [_digest_entry(d, env, urls) for d in digests]
-    outputs = [
-        _atom(site, urls, urls.file("feed.xml"), site.config.title, entries),
-        Output(output_path(urls.file("feed.json"), urls), _json_feed(site, urls, digests, entries)),
+    parts = tuple(digest_key(d) for d in digests)
+    feed_url = urls.file("feed.xml")
+    recipes = [
+        Recipe(
+            output_path(feed_url, urls),
+            deps.key("feed_digest.html", "atom", parts),
+            lambda: _atom(
+                site, urls, feed_url, site.config.title, _digest_entries(digests, env, urls)
+            ),
+        ),
+        Recipe(
+            output_path(urls.file("feed.json"), urls),
+            deps.key("feed_digest.html", "json", parts),
+            lambda: _json_feed(site, urls, digests, _digest_entries(digests, env, urls)),
+        ),
     ]
-    for tag in site.tags:
-        articles = site.tag_articles[tag.slug][: site.config.feed_size]
-        tag_entries = [_article_entry(a, env, urls) for a in articles]
-        title = f"{site.config.title}: {tag.name}"
-        outputs.append(_atom(site, urls, urls.tag_feed(tag), title, tag_entries, tag))
-    outputs.append(_sitemap(pages, urls))
-    robots = f"User-agent: *\nAllow: /\n\nSitemap: {urls.absolute(urls.file('sitemap.xml'))}\n"
-    outputs.append(Output(output_path(urls.file("robots.txt"), urls), robots.encode()))
-    if site.config.cname:
-        outputs.append(
-            Output(output_path(urls.file("CNAME"), urls), f"{site.config.cname}\n".encode())
+    recipes.extend(_tag_feed(site, env, deps, urls, tag) for tag in site.tags)
+    sitemap = urls.file("sitemap.xml")
+    paths = tuple(page.path.as_posix() for page in pages)
+    recipes.append(
+        Recipe(
+            output_path(sitemap, urls), deps.plain("sitemap", paths), lambda: _sitemap(paths, urls)
         )
-    return outputs
+    )
+    robots = f"User-agent: *\nAllow: /\n\nSitemap: {urls.absolute(sitemap)}\n".encode()
+    recipes.append(_fixed(urls, "robots.txt", robots, deps))
+    if site.config.cname:
+        recipes.append(_fixed(urls, "CNAME", f"{site.config.cname}\n".encode(), deps))
+    return recipes
+
+
+def _tag_feed(
+    site: Site, env: jinja2.Environment, deps: Dependencies, urls: Urls, tag: Tag
+) -> Recipe:
+    articles = site.tag_articles[tag.slug][: site.config.feed_size]
+    title = f"{site.config.title}: {tag.name}"
+    feed_url = urls.tag_feed(tag)
+
+    def make() -> bytes:
+        entries = [_article_entry(a, env, urls) for a in articles]
+        return _atom(site, urls, feed_url, title, entries, tag)
+
+    key = deps.key("feed_article.html", "tag", tag, tuple(article_key(a) for a in articles))
+    return Recipe(output_path(feed_url, urls), key, make)
+
+
+def _fixed(urls: Urls, name: str, data: bytes, deps: Dependencies) -> Recipe:
+    return Recipe(output_path(urls.file(name), urls), deps.plain(name, data), partial(bytes, data))
+
+
+def _digest_entries(digests: Sequence[Digest], env: jinja2.Environment, urls: Urls) -> list[_Entry]:
+    return [_digest_entry(d, env, urls) for d in digests]
 
 
 def xml_text(value: str) -> str:
@@ -76,7 +114,7 @@ def _article_entry(article: Article, env: jinja2.Environment, urls: Urls) -> _En
 
 def _atom(
     site: Site, urls: Urls, feed_url: str, title: str, entries: list[_Entry], tag: Tag | None = None
-) -> Output:
+) -> bytes:
     home = urls.absolute(urls.tag(tag) if tag else urls.home())
     feed = ET.Element("feed", xmlns=ATOM)
     feed.set("xml:lang", site.config.language)
@@ -101,9 +139,7 @@ def _atom(
             _sub(item, "summary", entry.summary)
         _sub(item, "content", entry.html).set("type", "html")
     data = ET.tostring(feed, encoding="unicode", xml_declaration=False)
-    return Output(
-        output_path(feed_url, urls), f'<?xml version="1.0" encoding="utf-8"?>\n{data}\n'.encode()
-    )
+    return f'<?xml version="1.0" encoding="utf-8"?>\n{data}\n'.encode()
 
 
 def _sub(parent: ET.Element, name: str, text: str) -> ET.Element:
@@ -136,13 +172,11 @@ def _json_feed(site: Site, urls: Urls, digests: Sequence[Digest], entries: list[
     return (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode()
 
 
-def _sitemap(pages: Sequence[Output], urls: Urls) -> Output:
+def _sitemap(paths: Sequence[str], urls: Urls) -> bytes:
     urlset = ET.Element("urlset", xmlns="http://www.sitemaps.org/schemas/sitemap/0.9")
-    for page in sorted(pages, key=lambda p: p.path.as_posix()):
-        name = page.path.as_posix()
+    for name in sorted(paths):
         if name.endswith("index.html"):
             location = ET.SubElement(ET.SubElement(urlset, "url"), "loc")
             location.text = urls.absolute(urls.file(name.removesuffix("index.html")))
     data = ET.tostring(urlset, encoding="unicode")
-    target = output_path(urls.file("sitemap.xml"), urls)
-    return Output(target, f'<?xml version="1.0" encoding="utf-8"?>\n{data}\n'.encode())
+    return f'<?xml version="1.0" encoding="utf-8"?>\n{data}\n'.encode()

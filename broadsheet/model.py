@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path, PurePosixPath
@@ -126,7 +126,17 @@ class Output:
     """One file of the built site."""
 
     path: PurePosixPath  # relative to the output folder, e.g. articles/x/index.html
-    data: bytes
+    data: bytes | None  # None: the previous build's file is still right, keep it
+    key: str = ""  # changes whenever anything the file is made from changes
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How to make one output file, and a key that changes whenever its inputs do."""
+
+    path: PurePosixPath  # relative to the output folder
+    key: str  # see deps.py
+    make: Callable[[], bytes]  # renders the file; not called when the key is unchanged
 
 
 @dataclass(frozen=True)
@@ -139,3 +149,5 @@ class BuildContext:
     strict: bool = False  # warnings are errors
     output: Path | None = None  # output folder; None means root / config.output_dir
     extra_outputs: tuple[Output, ...] = field(default=())  # e.g. the live-reload script
+    workers: int = 1  # processes for parsing and rendering many files
+    use_cache: bool = True  # keep parsed files in .cache/ between builds

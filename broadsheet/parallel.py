@@ -24,9 +24,15 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def run_parallel(function: Callable[..., R], jobs: Sequence[tuple[Any, ...]], workers: int) -> Iterator[R]:
+def run_parallel(
+    function: Callable[..., R], jobs: Sequence[tuple[Any, ...]], workers: int
+) -> Iterator[R]:
     """Yield function(*job) for every job, in order; in `workers` processes when there are many."""
-    if workers <= 1 or len(jobs) < MIN_PARALLEL or "fork" not in multiprocessing.get_all_start_methods():
+    if (
+        workers <= 1
+        or len(jobs) < MIN_PARALLEL
+        or "fork" not in multiprocessing.get_all_start_methods()
+    ):
         yield from (function(*job) for job in jobs)
         return
     chunk = max(1, len(jobs) // (workers * 8))

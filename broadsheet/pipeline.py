@@ -13,8 +13,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
+from broadsheet.cache import ContentCache
 from broadsheet.content import Content, load_content
 from broadsheet.digests import build_digests, digest_index
 from broadsheet.errors import (
@@ -26,10 +28,11 @@ from broadsheet.errors import (
     SourceLocation,
 )
 from broadsheet.feeds import render_feeds
-from broadsheet.model import Article, BuildContext, Output, Site
-from broadsheet.render import make_environment, render_site, render_static
+from broadsheet.model import Article, BuildContext, Output, Recipe, Site
+from broadsheet.parallel import run_parallel
+from broadsheet.render import dependencies, make_environment, render_site, render_static
 from broadsheet.taxonomy import build_taxonomy, newest_first
-from broadsheet.write import WriteStats, check_output_dir, write_site
+from broadsheet.write import WriteStats, check_output_dir, is_current, read_manifest, write_site
 
 log = logging.getLogger(__name__)
 
@@ -39,36 +42,63 @@ class BuildResult:
     """What a build did, for the summary line and -v."""
 
     site: Site
-    outputs: tuple[Output, ...]
-    stats: WriteStats | None  # None when nothing was written (render only)
+    files: int  # output files of the site
+    rendered: int  # files rendered this time (the rest were unchanged since the last build)
+    stats: WriteStats | None  # None when nothing was written
     warnings: tuple[BroadsheetError, ...]
     timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds
+    cache_hits: int = 0  # content files taken from the cache
+    cache_misses: int = 0  # content files parsed
+    outputs: tuple[Output, ...] = ()  # the rendered files, when not written to disk
 
     def summary(self) -> str:
         """The one line a build prints."""
         site = self.site
         return (
             f"built {len(site.articles)} articles, {len(site.digests)} digests, "
-            f"{len(site.tags)} tags, {len(self.outputs)} files in {sum(self.timings.values()):.2f}s"
+            f"{len(site.tags)} tags, {self.files} files in {sum(self.timings.values()):.2f}s"
         )
 
 
-def build(ctx: BuildContext, write: bool = True) -> BuildResult:
-    """Run every stage; write the site only if all of them succeeded."""
+def build(ctx: BuildContext, write: bool = True, cache: ContentCache | None = None) -> BuildResult:
+    """Run every stage; write the site only if all of them succeeded.
+
+    With `write` False nothing touches the disk and every file is rendered into the result.
+    `cache` keeps parsed files between builds (serve passes one it keeps in memory).
+    """
     timings: dict[str, float] = {}
     output = check_output_dir(ctx.output or ctx.config.output_dir, ctx.root) if write else None
     with _timed(timings, "load"):
-        content = load_content(ctx.root, ctx.config, drafts=ctx.drafts, strict=ctx.strict)
+        if cache is None:
+            cache = (
+                ContentCache.load(ctx.root, ctx.config) if ctx.use_cache else ContentCache(None, "")
+            )
+        content = load_content(ctx.root, ctx.config, ctx.drafts, ctx.strict, cache, ctx.workers)
     with _timed(timings, "model"):
         site, model_warnings = build_site(content, ctx)
     with _timed(timings, "render"):
-        outputs = render_outputs(site, ctx)
-    stats = None
+        recipes = plan_outputs(site, ctx)
+        previous = read_manifest(output) if output else {}
+        stale = [
+            i
+            for i, r in enumerate(recipes)
+            if output is None or not is_current(output, r.path.as_posix(), r.key, previous)
+        ]
+    made = make_outputs(recipes, stale, ctx.workers, timings)
+    stats, outputs = None, ()
     if output is not None:
         with _timed(timings, "write"):
-            stats = write_site(outputs, output)
+            stats = write_site(made, output)
+        timings["write"] -= timings.get("render-make", 0.0)
+        timings["render"] += timings.pop("render-make", 0.0)
+    else:
+        outputs = tuple(made)
+        timings["render"] += timings.pop("render-make", 0.0)
+    cache.save()
     warnings = content.warnings + tuple(model_warnings)
-    return BuildResult(site, tuple(outputs), stats, warnings, timings)
+    return BuildResult(
+        site, len(recipes), len(stale), stats, warnings, timings, cache.hits, cache.misses, outputs
+    )
 
 
 def build_site(content: Content, ctx: BuildContext) -> tuple[Site, list[BroadsheetError]]:
@@ -93,14 +123,47 @@ def build_site(content: Content, ctx: BuildContext) -> tuple[Site, list[Broadshe
     return site, warnings
 
 
-def render_outputs(site: Site, ctx: BuildContext) -> list[Output]:
-    """Render pages, feeds and static files, plus any extra outputs of the context."""
+def plan_outputs(site: Site, ctx: BuildContext) -> list[Recipe]:
+    """Return the recipe of every page, feed and static file, plus the context's extra files."""
     env = make_environment(ctx.root / "templates")
-    pages = render_site(site, env, drafts=ctx.drafts)
-    outputs = pages + render_feeds(site, env, pages) + render_static(ctx.root / "static")
-    outputs += ctx.extra_outputs
-    _check_unique_paths(outputs)
-    return outputs
+    deps = dependencies(site, env, ctx.drafts)
+    pages = render_site(site, env, deps, drafts=ctx.drafts)
+    recipes = pages + render_feeds(site, env, deps, pages) + render_static(ctx.root / "static")
+    recipes += [
+        Recipe(o.path, deps.plain(o.path.as_posix(), o.data), partial(bytes, o.data or b""))
+        for o in ctx.extra_outputs
+    ]
+    _check_unique_paths(recipes)
+    return recipes
+
+
+def make_outputs(
+    recipes: list[Recipe], stale: list[int], workers: int, timings: dict[str, float]
+) -> Iterator[Output]:
+    """Yield every output in order: rendered when stale, else marked as kept (data None).
+
+    The time spent rendering is added to timings["render-make"].
+    """
+    global _RECIPES
+    _RECIPES = recipes  # forked workers find the recipes here
+    rendered = run_parallel(_make, [(i,) for i in stale], workers)
+    stale_set = set(stale)
+    timings["render-make"] = 0.0
+    for index, recipe in enumerate(recipes):
+        if index in stale_set:
+            start = time.perf_counter()
+            data = next(rendered)
+            timings["render-make"] += time.perf_counter() - start
+            yield Output(recipe.path, data, recipe.key)
+        else:
+            yield Output(recipe.path, None, recipe.key)
+
+
+_RECIPES: list[Recipe] = []
+
+
+def _make(index: int) -> bytes:
+    return _RECIPES[index].make()
 
 
 def _check_unique_slugs(content: Content) -> None:
@@ -118,7 +181,7 @@ def _check_unique_slugs(content: Content) -> None:
     errors.raise_if_any()
 
 
-def _check_unique_paths(outputs: list[Output]) -> None:
+def _check_unique_paths(outputs: list[Recipe]) -> None:
     seen: set[str] = set()
     for item in outputs:
         key = item.path.as_posix().casefold()

@@ -1,26 +1,31 @@
-"""RENDER: the Site through Jinja templates into HTML Outputs.
+"""RENDER: the Site through Jinja templates into page recipes.
 
-Input: a Site and the project's templates/ and static/ folders. Output: one Output per page and
-static file. Autoescape is on for every template whatever its name, undefined names are errors,
-and a template error names the template file and line.
+Input: a Site and the project's templates/ and static/ folders. Output: one Recipe per page and
+static file: its output path, its dependency key (deps.py) and how to render it, so pages whose
+key did not change are never rendered. Autoescape is on for every template whatever its name,
+undefined names are errors, and a template error names the template file and line.
 """
 
 from __future__ import annotations
 
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import partial
 from itertools import groupby
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
+from broadsheet.deps import Dependencies, article_key, digest_key, digest_summary, static_key
 from broadsheet.errors import SourceLocation, TemplateError
-from broadsheet.model import Digest, Output, Site
+from broadsheet.model import Digest, Recipe, Site
 from broadsheet.sources import is_junk
 from broadsheet.urls import Urls, output_path, safe_output_path
+
+PageSpec = tuple[str, str, dict[str, Any], tuple[Any, ...]]  # template, url, context, key parts
 
 
 @dataclass(frozen=True)
@@ -53,13 +58,29 @@ def long_date(value: date | datetime) -> str:
     return f"{value.day} {value:%B %Y}"
 
 
-def render_site(site: Site, env: jinja2.Environment, drafts: bool = False) -> list[Output]:
-    """Render every HTML page of the site."""
+def render_site(
+    site: Site, env: jinja2.Environment, deps: Dependencies, drafts: bool = False
+) -> list[Recipe]:
+    """Return a recipe for every HTML page of the site."""
     urls = Urls(site.config)
     env.globals.update(site=site, config=site.config, urls=urls, drafts=drafts)
     return [
-        _render(env, template, url, urls, context) for template, url, context in _pages(site, urls)
+        Recipe(
+            output_path(url, urls),
+            deps.key(template, *parts),
+            partial(_render, env, template, url, context),
+        )
+        for template, url, context, parts in _pages(site, urls)
     ]
+
+
+def dependencies(site: Site, env: jinja2.Environment, drafts: bool) -> Dependencies:
+    """Return this build's dependency keys, naming a template that does not parse."""
+    try:
+        return Dependencies(site, env, drafts)
+    except jinja2.TemplateSyntaxError as exc:
+        where = SourceLocation(f"templates/{exc.name}", exc.lineno)
+        raise TemplateError(f"template syntax error: {exc.message}", where) from exc
 
 
 def render_template(env: jinja2.Environment, name: str, **context: Any) -> str:
@@ -70,9 +91,8 @@ def render_template(env: jinja2.Environment, name: str, **context: Any) -> str:
         where = SourceLocation(f"templates/{exc.name or name}", exc.lineno)
         raise TemplateError(f"template syntax error: {exc.message}", where) from exc
     except jinja2.TemplateNotFound as exc:
-        raise TemplateError(
-            f"template not found: {exc.name}", SourceLocation(f"templates/{name}")
-        ) from exc
+        where = SourceLocation(f"templates/{name}")
+        raise TemplateError(f"template not found: {exc.name}", where) from exc
     except Exception as exc:  # a template's own runtime error: name its line, keep the cause
         raise TemplateError(f"error while rendering: {exc}", _template_frame(exc, name)) from exc
 
@@ -80,58 +100,63 @@ def render_template(env: jinja2.Environment, name: str, **context: Any) -> str:
 def _template_frame(exc: BaseException, name: str) -> SourceLocation:
     """Find the innermost template line in a rendering traceback."""
     for frame in reversed(traceback.extract_tb(exc.__traceback__)):
-        if frame.filename.endswith(".html") or frame.filename.endswith(".xml"):
+        if frame.filename.endswith((".html", ".xml")):
             return SourceLocation(f"templates/{Path(frame.filename).name}", frame.lineno)
     return SourceLocation(f"templates/{name}")
 
 
-def _render(
-    env: jinja2.Environment, template: str, url: str, urls: Urls, context: dict[str, Any]
-) -> Output:
-    html = render_template(env, template, page_url=url, **context)
-    return Output(output_path(url, urls), html.encode("utf-8"))
+def _render(env: jinja2.Environment, template: str, url: str, context: dict[str, Any]) -> bytes:
+    return render_template(env, template, page_url=url, **context).encode("utf-8")
 
 
-def _pages(site: Site, urls: Urls) -> Iterator[tuple[str, str, dict[str, Any]]]:
-    """Yield (template, url, context) for every HTML page."""
+def _pages(site: Site, urls: Urls) -> Iterator[PageSpec]:
+    """Yield every HTML page: its template, URL, context and what its key is made of."""
+    yield from _home_pages(site, urls)
+    for digest in site.digests:
+        prev, next_ = site.digest(digest.prev_id), site.digest(digest.next_id)
+        parts = (digest_key(digest), digest_summary(prev), digest_summary(next_))
+        context = {"digest": digest, "prev": prev, "next": next_}
+        yield "digest.html", urls.digest(digest), context, parts
+    for article in site.articles:
+        digest = site.digest(site.digest_of.get(article.slug))
+        parts = (article_key(article), digest_summary(digest))
+        yield "article.html", urls.article(article), {"article": article, "digest": digest}, parts
+    counts = [(tag, len(site.tag_articles[tag.slug])) for tag in site.tags]
+    yield "tags.html", urls.file("tags/"), {"tags": counts}, tuple(counts)
+    yield from _tag_pages(site, urls)
+    summaries = tuple(map(digest_summary, site.digests))
+    yield "archive.html", urls.file("archive/"), {"years": archive_groups(site.digests)}, summaries
+    for page in site.pages:
+        yield "page.html", urls.page(page), {"page": page}, (page.fingerprint,)
+    yield "404.html", urls.file("404.html"), {}, ()
+
+
+def _home_pages(site: Site, urls: Urls) -> Iterator[PageSpec]:
+    """The latest digest in full, then the others listed, home_digests to a page."""
     size = site.config.home_digests
     older = site.digests[1:]
     chunks = [older[i : i + size] for i in range(0, len(older), size)] or [()]
     for number, chunk in enumerate(chunks, start=1):
         pager = _pager(number, len(chunks), urls.home)
         latest = site.digests[0] if number == 1 and site.digests else None
-        yield (
-            "index.html",
-            urls.home(number),
-            {"latest": latest, "digests": chunk, "pagination": pager},
-        )
-    for digest in site.digests:
-        neighbours = {"prev": site.digest(digest.prev_id), "next": site.digest(digest.next_id)}
-        yield "digest.html", urls.digest(digest), {"digest": digest, **neighbours}
-    for article in site.articles:
-        digest = site.digest(site.digest_of.get(article.slug))
-        yield "article.html", urls.article(article), {"article": article, "digest": digest}
-    counts = [(tag, len(site.tag_articles[tag.slug])) for tag in site.tags]
-    yield "tags.html", urls.file("tags/"), {"tags": counts}
-    yield from _tag_pages(site, urls)
-    yield "archive.html", urls.file("archive/"), {"years": archive_groups(site.digests)}
-    for page in site.pages:
-        yield "page.html", urls.page(page), {"page": page}
-    yield "404.html", urls.file("404.html"), {}
+        context = {"latest": latest, "digests": chunk, "pagination": pager}
+        parts = (digest_key(latest) if latest else (), tuple(map(digest_summary, chunk)), pager)
+        yield "index.html", urls.home(number), context, parts
 
 
-def _tag_pages(site: Site, urls: Urls) -> Iterator[tuple[str, str, dict[str, Any]]]:
+def _tag_pages(site: Site, urls: Urls) -> Iterator[PageSpec]:
     size = site.config.tag_page_size
     for tag in site.tags:
         articles = site.tag_articles[tag.slug]
         chunks = [articles[i : i + size] for i in range(0, len(articles), size)]
         for number, chunk in enumerate(chunks, start=1):
-            pager = _pager(number, len(chunks), lambda n, tag=tag: urls.tag(tag, n))
+            pager = _pager(number, len(chunks), partial(urls.tag, tag))
             context = {"tag": tag, "articles": chunk, "pagination": pager, "count": len(articles)}
-            yield "tag.html", urls.tag(tag, number), context
+            parts = (tag, tuple(map(article_key, chunk)), pager, len(articles))
+            yield "tag.html", urls.tag(tag, number), context, parts
 
 
-def _pager(number: int, total: int, url_for: Any) -> Pagination:
+def _pager(number: int, total: int, url_for: Callable[[int], str]) -> Pagination:
     return Pagination(
         number,
         total,
@@ -152,14 +177,15 @@ def archive_groups(digests: Sequence[Digest]) -> list[tuple[int, list[tuple[date
     return years
 
 
-def render_static(folder: Path) -> list[Output]:
+def render_static(folder: Path) -> list[Recipe]:
     """Copy every file of static/ (editor junk left out) to static/ in the output."""
     if not folder.is_dir():
         return []
-    outputs = []
+    recipes = []
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder)
         if path.is_file() and not path.is_symlink() and not any(is_junk(p) for p in relative.parts):
             target = safe_output_path(f"static/{relative.as_posix()}")
-            outputs.append(Output(target, path.read_bytes()))
-    return outputs
+            data = path.read_bytes()
+            recipes.append(Recipe(target, static_key(target, data), partial(bytes, data)))
+    return recipes

@@ -23,31 +23,31 @@ def is_junk(name: str) -> bool:
 
 def list_sources(
     folder: Path, root: Path, suffix: str = ".md"
-) -> tuple[list[Path], list[BroadsheetError]]:
-    """Return the `suffix` files directly in `folder` and warnings for the skipped ones."""
+) -> tuple[list[str], list[BroadsheetError]]:
+    """Return the `suffix` files directly in `folder`, as names relative to `root`, and warnings
+    for the files skipped."""
     if not folder.is_dir():
         return [], []
+    prefix = folder.relative_to(root).as_posix()
     content = (root / "content").resolve()
     if folder.is_symlink() and not folder.resolve().is_relative_to(content):
-        where = SourceLocation(folder.relative_to(root))
+        where = SourceLocation(prefix)
         return [], [ContentError("skipped: symbolic link points outside content/", where)]
-    found: list[Path] = []
+    found: list[str] = []
     warnings: list[BroadsheetError] = []
     for entry in sorted(os.scandir(folder), key=lambda e: e.name):
         if not entry.name.endswith(suffix) or is_junk(entry.name):
             continue
-        path = Path(entry.path)
+        name = f"{prefix}/{entry.name}"
         if entry.is_symlink():
-            problem = _link_problem(path, content)
+            problem = _link_problem(Path(entry.path), content)
             if problem:
-                where = SourceLocation(path.relative_to(root))
-                warnings.append(ContentError(f"skipped: {problem}", where))
+                warnings.append(ContentError(f"skipped: {problem}", SourceLocation(name)))
                 continue
-        if path.is_file():
-            found.append(path)
+        if entry.is_file():
+            found.append(name)
         else:  # a folder or a device named like content: say so rather than drop it
-            where = SourceLocation(path.relative_to(root))
-            warnings.append(ContentError("skipped: not a regular file", where))
+            warnings.append(ContentError("skipped: not a regular file", SourceLocation(name)))
     return found, warnings
 
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from broadsheet.errors import ContentError, ErrorCollector, SourceLocation
 from broadsheet.model import Article, Tag
-from broadsheet.slugs import slugify
+from broadsheet.slugs import slugify as _slugify
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,12 @@ def build_taxonomy(articles: Sequence[Article]) -> Taxonomy:
         tuple(tags[slug] for slug in sorted(tags)),
         {slug: tuple(items) for slug, items in sorted(tag_articles.items())},
     )
+
+
+@lru_cache(maxsize=4096)
+def slugify(name: str) -> str:
+    """Tag names repeat across thousands of articles: slugify each once."""
+    return _slugify(name)
 
 
 def newest_first(article: Article) -> tuple[float, str]:

@@ -68,12 +68,13 @@ def output_path(url: str, urls: Urls) -> PurePosixPath:
 
 def safe_output_path(relative: str) -> PurePosixPath:
     """Check that a relative output path cannot leave the output folder."""
-    path = PurePosixPath(relative)
+    parts = relative.split("/")
     bad = (
-        path.is_absolute()
-        or not path.parts
-        or any(part in ("", ".", "..") or "\\" in part or "\x00" in part for part in path.parts)
+        relative.startswith("/")
+        or "\\" in relative
+        or "\x00" in relative
+        or any(part in ("", ".", "..") for part in parts)
     )
     if bad:
         raise OutputError(f"refusing output path {relative!r}: it would leave the output folder")
-    return path
+    return PurePosixPath(relative)

@@ -1,36 +1,40 @@
-"""WRITE: put the rendered Outputs on disk as the new site/, atomically.
+"""WRITE: put the rendered Outputs on disk as the new site/, never leaving a half-written site.
 
-Input: Outputs and the output folder. The build goes into a temporary folder beside the output
-and is swapped in with one atomic exchange only when every file is written, so site/ is always
-wholly the old build or wholly the new one. Files whose bytes did not change are hard-linked
-from the previous build, keeping their modification times. Folders without our marker file are
-never deleted, and dot-entries (.git, .gitignore) and CNAME of the old site are carried over.
+Input: Outputs (data None means "the file from the previous build is still right") and the
+output folder. A first build goes into a staging folder beside the output and is renamed into
+place in one step. Later builds touch only what changed: new bytes are staged first, then a
+journal is written and the files are renamed into place; a build killed during that short
+commit is finished from the journal by the next one. The marker file `.broadsheet-site` holds
+the manifest of every file we wrote; we never delete a folder without it, and files we did not
+write (dot-entries such as .git, a CNAME) are left alone.
 """
 
 from __future__ import annotations
 
-import ctypes
-import errno
 import fcntl
+import json
 import logging
 import os
 import shutil
+import stat as stat_module
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from broadsheet.cache import file_digest
 from broadsheet.errors import OutputError
 from broadsheet.model import Output
 from broadsheet.urls import safe_output_path
 
 log = logging.getLogger(__name__)
 
-MARKER = ".broadsheet-site"  # present in every folder we built; we delete nothing without it
-LOCK_WAIT = 60.0  # seconds a build waits for another build to finish
-_KEPT = ("CNAME",)  # plain files of the old site that survive a rebuild
+MARKER = ".broadsheet-site"  # in every folder we built: the manifest of the files we wrote
+LOCK_WAIT = 60.0  # seconds a build waits for another build of the same folder to finish
+_KEPT = ("CNAME",)  # plain files at the top of the output we leave alone unless we made them
+Manifest = dict[str, list]  # output path -> [key, sha256, size]; no times, so builds repeat
 
 
 @dataclass(frozen=True)
@@ -38,7 +42,7 @@ class WriteStats:
     """What writing the site changed on disk."""
 
     written: int  # files with new bytes
-    unchanged: int  # files identical to the previous build (linked, not rewritten)
+    unchanged: int  # files left as they were
     removed: int  # files of the previous build that are gone
 
 
@@ -51,13 +55,12 @@ def check_output_dir(output: Path | str, root: Path) -> Path:
         raise OutputError(f"output folder {text!r} contains an unexpanded variable or '~'")
     path = Path(os.path.abspath(root / output))
     root = Path(os.path.abspath(root))
-    content = root / "content"
     home = Path(os.path.expanduser("~"))
     reasons = [
         (path == Path(path.anchor), "it is the file system root"),
         (path == home, "it is your home folder"),
         (root.is_relative_to(path), "it is the project folder or one of its parents"),
-        (path.is_relative_to(content), "it is inside content/"),
+        (path.is_relative_to(root / "content"), "it is inside content/"),
         (path.is_relative_to(root / "templates"), "it is inside templates/"),
         (path.is_relative_to(root / "static"), "it is inside static/"),
     ]
@@ -74,8 +77,30 @@ def check_output_dir(output: Path | str, root: Path) -> Path:
     return path
 
 
-def write_site(outputs: Sequence[Output], output: Path) -> WriteStats:
-    """Write `outputs` as the new content of `output` (already checked), atomically."""
+def read_manifest(output: Path) -> Manifest:
+    """Return what the previous build wrote into `output`, or {} if unknown."""
+    try:
+        data = json.loads((output / MARKER).read_text(encoding="utf-8"))
+        files = data["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    return files if isinstance(files, dict) else {}
+
+
+def is_current(output: Path, path: str, key: str, manifest: Manifest) -> bool:
+    """Tell whether the file at `path` is still the one a build with this key wrote."""
+    entry = manifest.get(path)
+    if not entry or entry[0] != key:
+        return False
+    try:
+        info = os.lstat(output / path)
+    except OSError:
+        return False
+    return stat_module.S_ISREG(info.st_mode) and info.st_size == entry[2]
+
+
+def write_site(outputs: Iterable[Output], output: Path) -> WriteStats:
+    """Write `outputs` as the new content of `output` (already checked)."""
     try:
         return _write_site(outputs, output)
     except OSError as exc:  # a full disk, a permission, a read-only file system
@@ -85,26 +110,14 @@ def write_site(outputs: Sequence[Output], output: Path) -> WriteStats:
         ) from exc
 
 
-def _write_site(outputs: Sequence[Output], output: Path) -> WriteStats:
+def _write_site(outputs: Iterable[Output], output: Path) -> WriteStats:
     output.parent.mkdir(parents=True, exist_ok=True)
     with build_lock(output):
-        _remove_leftovers(output)
-        if _same_as_before(outputs, output):
-            return WriteStats(0, len(outputs), 0)
-        staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.tmp-", dir=output.parent))
-        try:
-            (staging / MARKER).write_text(
-                "Built by Broadsheet. This folder is replaced on every build.\n"
-            )
-            written = sum(_place(item, staging, output) for item in outputs)
-            removed = _count_removed(outputs, output)
-            _swap(staging, output)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        _carry_over(staging, output)
-        shutil.rmtree(staging, ignore_errors=True)
-    return WriteStats(written, len(outputs) - written, removed)
+        _recover(output)
+        previous = read_manifest(output) if (output / MARKER).is_file() else None
+        if previous is None and (not output.exists() or not any(output.iterdir())):
+            return _write_fresh(outputs, output)
+        return _write_changes(outputs, output, previous or _scan(output))
 
 
 @contextmanager
@@ -129,102 +142,154 @@ def build_lock(output: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _remove_leftovers(output: Path) -> None:
-    """Delete staging folders of builds that were interrupted, rescuing kept entries."""
-    for prefix in (f".{output.name}.tmp-", f".{output.name}.old-"):
-        for leftover in output.parent.glob(f"{prefix}*"):
-            if leftover.is_dir() and not leftover.is_symlink() and (leftover / MARKER).is_file():
-                if output.is_dir():
-                    _carry_over(leftover, output)
-                shutil.rmtree(leftover)
+def _write_fresh(outputs: Iterable[Output], output: Path) -> WriteStats:
+    """Build the whole site in a staging folder and rename it into place."""
+    staging = _staging(output)
+    manifest: Manifest = {}
+    try:
+        for item in outputs:
+            if item.data is None:
+                raise OutputError(f"{item.path} was to be kept from a previous build that is gone")
+            relative = item.path.as_posix()  # proven safe when planned (urls.safe_output_path)
+            target = staging / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            manifest[relative] = _write_file(target, item)
+        _write_manifest(staging / MARKER, _manifest_document(manifest))
+        if output.exists():
+            output.rmdir()  # empty, checked by the caller
+        os.rename(staging, output)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return WriteStats(len(manifest), 0, 0)
 
 
-def _same_as_before(outputs: Sequence[Output], output: Path) -> bool:
-    if not (output / MARKER).is_file():
-        return False
-    expected = {item.path.as_posix() for item in outputs}
-    existing = {p for p in _site_files(output)}
-    return existing == expected and all(_unchanged(item, output) for item in outputs)
+def _write_changes(outputs: Iterable[Output], output: Path, previous: Manifest) -> WriteStats:
+    """Stage the changed files, then commit them through a journal."""
+    staging = _staging(output)
+    manifest: Manifest = {}
+    renames: list[tuple[str, str]] = []
+    try:
+        for item in outputs:
+            relative = item.path.as_posix()  # proven safe when planned (urls.safe_output_path)
+            old = previous.get(relative)
+            if item.data is None or (
+                old and old[1] == file_digest(item.data) and _intact(output, relative, old)
+            ):
+                if old is None:
+                    raise OutputError(
+                        f"{relative} was to be kept from a previous build that is gone"
+                    )
+                manifest[relative] = [item.key, *old[1:]]
+                continue
+            staged = staging / str(len(renames))
+            manifest[relative] = _write_file(staged, item)
+            renames.append((staged.name, relative))
+        removals = sorted(set(previous) - set(manifest))
+        if not renames and not removals and manifest == previous:
+            shutil.rmtree(staging)
+            return WriteStats(0, len(manifest), 0)
+        _write_manifest(staging / "manifest", _manifest_document(manifest))
+        renames.append(("manifest", MARKER))
+        journal = {"staging": staging.name, "renames": renames, "removals": removals}
+        _write_manifest(_journal_path(output), journal)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    _recover(output)
+    return WriteStats(len(renames) - 1, len(manifest) - len(renames) + 1, len(removals))
 
 
-def _site_files(output: Path) -> Iterator[str]:
+def _recover(output: Path) -> None:
+    """Finish a journalled commit (a build killed while committing), then clear leftovers."""
+    journal_path = _journal_path(output)
+    try:
+        journal = json.loads(journal_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        journal = None
+    if journal is not None:
+        staging = output.parent / journal["staging"]
+        for name, relative in journal["renames"]:
+            if (staging / name).exists():
+                target = output / safe_output_path(relative)
+                _make_parents(target, output)
+                os.replace(staging / name, target)
+        for relative in journal["removals"]:
+            _remove(output / safe_output_path(relative), output)
+        journal_path.unlink()
+    for leftover in output.parent.glob(f".{output.name}.tmp-*"):
+        if leftover.is_dir() and not leftover.is_symlink() and (leftover / MARKER).is_file():
+            shutil.rmtree(leftover)
+
+
+def _journal_path(output: Path) -> Path:
+    return output.parent / f".{output.name}.journal"
+
+
+def _staging(output: Path) -> Path:
+    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.tmp-", dir=output.parent))
+    staging.chmod(0o755)  # mkdtemp makes it private; the site must be readable by a web server
+    (staging / MARKER).write_text("Staging folder of a Broadsheet build; safe to delete.\n")
+    return staging
+
+
+def _manifest_document(manifest: Manifest) -> dict[str, object]:
+    note = "Made by Broadsheet: this folder is rebuilt by `python build.py`; do not edit it."
+    return {"about": note, "files": manifest}
+
+
+def _write_file(target: Path, item: Output) -> list:
+    data = item.data or b""
+    with open(target, "xb") as handle:
+        handle.write(data)
+    return [item.key, file_digest(data), len(data)]
+
+
+def _write_manifest(path: Path, data: object) -> None:
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    temp = path.with_name(path.name + ".part")
+    temp.write_text(text, encoding="utf-8")
+    os.replace(temp, path)
+
+
+def _intact(output: Path, relative: str, entry: list) -> bool:
+    return is_current(output, relative, entry[0], {relative: entry})
+
+
+def _make_parents(target: Path, output: Path) -> None:
+    """Create the folders above `target`, replacing any symbolic link on the way (never followed)."""
+    folder = output
+    for part in target.relative_to(output).parts[:-1]:
+        folder = folder / part
+        if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+            folder.unlink()
+        if not folder.exists():
+            folder.mkdir()
+
+
+def _remove(path: Path, output: Path) -> None:
+    """Delete a file we wrote before and the folders it leaves empty."""
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    folder = path.parent
+    while (
+        folder != output
+        and folder.is_dir()
+        and not folder.is_symlink()
+        and not any(folder.iterdir())
+    ):
+        folder.rmdir()
+        folder = folder.parent
+
+
+def _scan(output: Path) -> Manifest:
+    """List the files of an output folder without a manifest: everything but dot-entries."""
+    found: Manifest = {}
     for folder, dirs, files in os.walk(output):
         relative = Path(folder).relative_to(output)
         if relative == Path("."):
             dirs[:] = [d for d in dirs if not d.startswith(".")]
             files = [f for f in files if not f.startswith(".") and f not in _KEPT]
         for name in files:
-            yield (relative / name).as_posix()
-
-
-def _unchanged(item: Output, output: Path) -> bool:
-    old = output / item.path
-    try:
-        if not old.is_file() or old.is_symlink() or old.stat().st_size != len(item.data):
-            return False
-        return old.read_bytes() == item.data
-    except OSError:
-        return False
-
-
-def _place(item: Output, staging: Path, output: Path) -> bool:
-    """Put one file into the staging folder; return True when its bytes are new."""
-    relative = safe_output_path(item.path.as_posix())
-    target = staging / relative
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if _unchanged(item, output):
-        try:
-            os.link(output / relative, target, follow_symlinks=False)
-            return False
-        except OSError:
-            pass  # another file system or no hard links: write the bytes instead
-    with open(target, "xb") as handle:
-        handle.write(item.data)
-    return True
-
-
-def _count_removed(outputs: Sequence[Output], output: Path) -> int:
-    if not output.is_dir():
-        return 0
-    expected = {item.path.as_posix() for item in outputs}
-    return sum(1 for name in _site_files(output) if name not in expected)
-
-
-def _swap(staging: Path, output: Path) -> None:
-    """Make `staging` the output folder; afterwards `staging` holds the old build."""
-    if not output.exists():
-        os.rename(staging, output)
-        staging.mkdir()
-        (staging / MARKER).touch()
-        return
-    if not _exchange(staging, output):
-        old = output.parent / f".{output.name}.old-{os.getpid()}"
-        os.rename(output, old)
-        os.rename(staging, output)
-        os.rename(old, staging)
-
-
-def _exchange(a: Path, b: Path) -> bool:
-    """Swap two folders in one step with renameat2(RENAME_EXCHANGE); False if unsupported."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        renameat2 = libc.renameat2
-    except (OSError, AttributeError):
-        return False
-    at_fdcwd, rename_exchange = -100, 2
-    result = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
-    if result == 0:
-        return True
-    code = ctypes.get_errno()
-    if code in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
-        return False
-    raise OSError(code, os.strerror(code), str(b))
-
-
-def _carry_over(old: Path, output: Path) -> None:
-    """Move the old site's dot-entries and kept files into the new one."""
-    for entry in old.iterdir():
-        keep = (entry.name.startswith(".") and entry.name != MARKER) or entry.name in _KEPT
-        target = output / entry.name
-        if keep and not target.exists() and not target.is_symlink():
-            os.rename(entry, target)
+            found[(relative / name).as_posix()] = ["", "", -1]
+    return found

@@ -148,30 +148,38 @@ def test_dot_entries_and_cname_survive_a_rebuild(project: Path, cli, changed: bo
     assert ("An edited body." in (site / "articles/second/index.html").read_text()) == changed
 
 
-def test_symlinks_in_the_output_are_unlinked_never_followed(
-    project: Path, cli, tmp_path: Path
+@pytest.mark.parametrize("change", ["edit", "delete"])
+def test_symlinks_in_the_output_are_never_followed(
+    project: Path, cli, tmp_path: Path, change: str
 ) -> None:
+    """Our paths that became links are replaced; links we did not make are left as they are."""
     outside = tmp_path / "outside"
-    (outside / "articles/second").mkdir(parents=True)
+    for name in ("second", "first"):
+        (outside / "articles" / name).mkdir(parents=True)
+        (outside / "articles" / name / "index.html").write_text("not ours")
     (outside / "precious.txt").write_text("keep me")
-    (outside / "articles/second/index.html").write_text("not ours")
     assert cli(project).code == 0
     site = project / "site"
     (site / "linked").symlink_to(outside)
-    (site / "articles/linked").symlink_to(outside)
     (site / "index.html").unlink()
     (site / "index.html").symlink_to(outside / "precious.txt")
     shutil.rmtree(site / "articles")
     (site / "articles").symlink_to(outside / "articles")
     before = manifest(outside)
-    edit(project)
+    if change == "edit":
+        edit(project)
+    else:
+        (project / "content/articles/2025-12-01-first.md").unlink()
     run = cli(project)
     assert run.code == 0, run.err
     assert manifest(outside) == before
-    assert not (site / "linked").exists() and not (site / "linked").is_symlink()
+    assert (site / "linked").is_symlink()  # not ours: left alone, and not followed
     for path in [site / "index.html", site / "articles", site / "articles/second/index.html"]:
         assert not path.is_symlink(), path
-    assert "An edited body." in (site / "articles/second/index.html").read_text()
+    assert ("An edited body." in (site / "articles/second/index.html").read_text()) == (
+        change == "edit"
+    )
+    assert not (site / "articles/first").exists() or change == "edit"
 
 
 FAILING = "{% if article.slug == 'second' %}{{ undefined_name }}{% endif %}\n"
@@ -194,51 +202,47 @@ def test_template_error_on_one_page_leaves_site_untouched(project: Path, cli) ->
     assert leftovers(project) == []
 
 
-def _failing_open(error: int, when: str):
-    """An `open` for write.py that fails like the OS would when writing a file named `when`."""
+def _failing_open(error: int):
+    """An `open` for write.py that fails like the OS would on the first file it creates."""
     real = open
 
     def fake(file, mode="r", *args, **kwargs):
-        if "x" in mode and when in str(file):
+        if "x" in mode:
             raise OSError(error, os.strerror(error), str(file))
         return real(file, mode, *args, **kwargs)
 
     return fake
 
 
-@pytest.mark.parametrize(
-    ("error", "when"),
-    [
-        (errno.ENOSPC, "articles/second/index.html"),
-        (errno.ENOSPC, "tags/world/feed.xml"),
-        (errno.EACCES, "articles/second/index.html"),
-        (errno.EROFS, "tags/world/feed.xml"),
-    ],
-)
+@pytest.mark.parametrize("error", [errno.ENOSPC, errno.EACCES, errno.EROFS, errno.EIO])
+@pytest.mark.parametrize("first", [False, True], ids=["rebuild", "first-build"])
 def test_failed_write_leaves_site_untouched_with_a_clear_error(
-    project: Path, cli, monkeypatch, error: int, when: str
+    project: Path, cli, monkeypatch, error: int, first: bool
 ) -> None:
-    assert cli(project).code == 0
-    before = manifest(project / "site")
+    if not first:
+        assert cli(project).code == 0
+    before = manifest(project / "site") if not first else None
     edit(project)
-    monkeypatch.setattr(broadsheet.write, "open", _failing_open(error, when), raising=False)
+    monkeypatch.setattr(broadsheet.write, "open", _failing_open(error), raising=False)
     run = cli(project)
     assert run.code == 3, run.err
-    assert run.err.startswith("error: cannot write the site to site/: ")
-    assert os.strerror(error) in run.err and when in run.err
-    assert manifest(project / "site") == before
+    assert run.err.startswith(f"error: cannot write the site to site/: {os.strerror(error)} (")
+    if first:
+        assert not (project / "site").exists()
+    else:
+        assert manifest(project / "site") == before
     assert leftovers(project) == []
 
 
-def test_failed_swap_leaves_site_untouched(project: Path, cli, monkeypatch) -> None:
+def test_failure_before_the_commit_leaves_site_untouched(project: Path, cli, monkeypatch) -> None:
     assert cli(project).code == 0
     before = manifest(project / "site")
     edit(project)
 
-    def refuse(a: Path, b: Path) -> bool:
-        raise OSError(errno.EACCES, os.strerror(errno.EACCES), str(b))
+    def refuse(path: Path, data: object) -> None:
+        raise OSError(errno.EACCES, os.strerror(errno.EACCES), str(path))
 
-    monkeypatch.setattr(broadsheet.write, "_exchange", refuse)
+    monkeypatch.setattr(broadsheet.write, "_write_manifest", refuse)
     run = cli(project)
     assert run.code == 3
     assert "cannot write the site to site/: Permission denied" in run.err
@@ -332,3 +336,76 @@ def test_sigkill_at_random_moments_leaves_old_or_new_build(make_site, tmp_path: 
     assert run_build(root).returncode == 0
     assert manifest(root / "site") == manifests[target]
     assert leftovers(root) == []
+
+
+def test_removing_a_page_never_deletes_through_a_linked_folder(
+    project: Path, cli, tmp_path: Path
+) -> None:
+    """site/articles moved elsewhere and linked back: removals must not reach the copy."""
+    assert cli(project).code == 0
+    site = project / "site"
+    shutil.move(site / "articles", tmp_path / "moved")
+    (site / "articles").symlink_to(tmp_path / "moved")
+    before = manifest(tmp_path / "moved")
+    (project / "content/articles/2025-12-01-first.md").unlink()
+    run = cli(project)
+    assert run.code == 0, run.err
+    assert manifest(tmp_path / "moved") == before
+
+
+class Killed(BaseException):
+    """Stands for SIGKILL at one exact moment: nothing after it runs."""
+
+
+def _crash_on_replace(monkeypatch, number: int) -> None:
+    """Make the `number`-th os.replace of write.py kill the build."""
+    real, calls = os.replace, []
+
+    def replace(src, dst, *args, **kwargs):
+        calls.append(dst)
+        if len(calls) == number:
+            raise Killed
+        return real(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(broadsheet.write.os, "replace", replace)
+
+
+def _two_builds(project: Path, cli, tmp_path: Path) -> tuple[dict, dict]:
+    """Manifests of the build before and after edit(), made in folders of their own."""
+    assert cli(project, "--output", str(tmp_path / "old")).code == 0
+    edit(project)
+    assert cli(project, "--output", str(tmp_path / "new")).code == 0
+    (project / SECOND).write_text(article("Second", tags="[world]"), encoding="utf-8")
+    return manifest(tmp_path / "old"), manifest(tmp_path / "new")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="incremental builds commit file by file through a journal: a build killed inside"
+    " the commit leaves site/ mixed until the next build finishes the journal",
+)
+def test_build_killed_inside_the_commit_leaves_old_or_new(
+    project: Path, cli, tmp_path: Path, monkeypatch
+) -> None:
+    old, new = _two_builds(project, cli, tmp_path)
+    assert cli(project).code == 0
+    edit(project)
+    _crash_on_replace(monkeypatch, 4)  # staged manifest, journal, first file, then killed
+    with pytest.raises(Killed):
+        cli(project)
+    assert manifest(project / "site") in (old, new)
+
+
+def test_next_build_finishes_a_build_killed_inside_the_commit(
+    project: Path, cli, tmp_path: Path, monkeypatch
+) -> None:
+    _old, new = _two_builds(project, cli, tmp_path)
+    assert cli(project).code == 0
+    edit(project)
+    with monkeypatch.context() as patch:
+        _crash_on_replace(patch, 4)
+        with pytest.raises(Killed):
+            cli(project)
+    assert cli(project).code == 0
+    assert manifest(project / "site") == new
+    assert leftovers(project) == [] and not (project / ".site.journal").exists()

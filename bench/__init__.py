@@ -1,0 +1,1 @@
+"""Benchmarks: a deterministic corpus generator and a build timer (see bench/README.md)."""

@@ -1,0 +1,298 @@
+"""Measure build speed and memory on generated corpora of several sizes.
+
+    python bench/run.py --articles 1000 4000 10000 [--runs 5] [--json bench/results/latest.json]
+
+For each size a corpus is generated into a temporary folder (bench/corpus.py) and this
+repository's build.py is run on it in fresh processes, with the corpus as working directory:
+cold builds (no output folder, no .cache/), no-change builds, one-article-edit builds and, when
+the preview server's API exists, its in-process rebuild after an edit. Each build's peak memory
+is read from os.wait4 on that build's own process. A Markdown table goes to stdout; every raw
+run and the machine's description go to the JSON file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bench.corpus import generate_corpus  # noqa: E402
+
+BUILD = REPO / "build.py"
+_STATS = re.compile(r"(\d+) files written, (\d+) unchanged, (\d+) removed")
+_SUMMARY = re.compile(r"files in ([\d.]+)s")
+# Where the preview server's rebuild API may live, first match wins: (module, class).
+SERVE_APIS = (("broadsheet.preview", "Preview"), ("broadsheet.server", "Preview"))
+
+
+@dataclass(frozen=True)
+class BuildRun:
+    """One measured `build.py -v` process."""
+
+    seconds: float  # wall time from start to exit, interpreter start-up included
+    reported: float | None  # the build's own total from its summary line
+    written: int | None  # from `N files written`
+    unchanged: int | None
+    removed: int | None
+    peak_rss_mib: float  # the process's (and its waited-for children's) largest RSS
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run every measurement for every size; print the table, save the JSON."""
+    parser = argparse.ArgumentParser(description="Benchmark build.py on generated corpora.")
+    parser.add_argument("--articles", type=int, nargs="+", default=[1000, 4000, 10000])
+    parser.add_argument("--runs", type=int, default=5, help="measured runs of each kind")
+    parser.add_argument("--seed", type=int, default=1, help="corpus seed")
+    parser.add_argument("--json", type=Path, default=REPO / "bench" / "results" / "latest.json")
+    args = parser.parse_args(argv)
+    results = []
+    for size in args.articles:
+        with tempfile.TemporaryDirectory(prefix=f"broadsheet-bench-{size}-") as temp:
+            results.append(measure_size(Path(temp) / "project", size, args.runs, args.seed))
+    print(render_table(results))
+    print()
+    print(render_targets(results))
+    report = {"machine": machine_info(), "runs": args.runs, "seed": args.seed, "sizes": results}
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(f"\nraw runs saved to {args.json}", file=sys.stderr)
+    return 0
+
+
+def measure_size(project: Path, size: int, runs: int, seed: int) -> dict[str, Any]:
+    """Generate one corpus and run every kind of measurement on it."""
+    _progress(f"{size} articles: generating corpus")
+    start = time.perf_counter()
+    corpus = generate_corpus(project, size, seed)
+    generated = time.perf_counter() - start
+    run_build(project)  # warm-up, not measured: compiles .pyc files and fills the page cache
+    _progress(f"{size} articles: {runs} cold builds")
+    cold = []
+    for _ in range(runs):
+        _clean(project)
+        cold.append(run_build(project))
+    _progress(f"{size} articles: {runs} no-change builds")
+    unchanged = [run_build(project) for _ in range(runs)]
+    _progress(f"{size} articles: {runs} one-article edit builds")
+    edited_file = corpus.articles[len(corpus.articles) // 2]
+    edit = []
+    for number in range(runs):
+        _append_sentence(edited_file, number)
+        edit.append(run_build(project))
+    _progress(f"{size} articles: serve-mode rebuilds")
+    serve = measure_serve_rebuilds(project, runs)
+    return {
+        "articles": size,
+        "corpus_seconds": generated,
+        "load_average_after": os.getloadavg(),  # other work on the machine skews the times
+        "cold": [asdict(r) for r in cold],
+        "no_change": [asdict(r) for r in unchanged],
+        "edit": [asdict(r) for r in edit],
+        "serve_rebuild": serve,
+    }
+
+
+def run_build(project: Path) -> BuildRun:
+    """Run `build.py -v` in `project` as a fresh process; time it and read its peak RSS."""
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, str(BUILD), "-v"],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    output = process.stdout.read()
+    # wait4 rather than wait(): it returns the rusage of this child alone, whose ru_maxrss
+    # also covers the worker processes it waited for (the largest one, not their sum).
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    process.stdout.close()
+    if process.returncode != 0:
+        raise SystemExit(f"build failed in {project} (exit {process.returncode}):\n{output}")
+    stats = _STATS.search(output)
+    summary = _SUMMARY.search(output)
+    return BuildRun(
+        seconds=seconds,
+        reported=float(summary.group(1)) if summary else None,
+        written=int(stats.group(1)) if stats else None,
+        unchanged=int(stats.group(2)) if stats else None,
+        removed=int(stats.group(3)) if stats else None,
+        peak_rss_mib=usage.ru_maxrss / 1024,  # Linux reports KiB
+    )
+
+
+def measure_serve_rebuild(project: Path) -> float | None:
+    """Return the median serve-mode rebuild time after a one-article edit, or None.
+
+    None means the preview server does not offer the API that measure_serve_rebuilds expects.
+    """
+    measured = measure_serve_rebuilds(project)
+    return statistics.median(measured["seconds"]) if measured else None
+
+
+def measure_serve_rebuilds(project: Path, runs: int = 5) -> dict[str, Any] | None:
+    """Time the preview server's in-process rebuild after a one-article edit, if it exists.
+
+    Expected API (the first of SERVE_APIS that imports): a class constructed with the project
+    root, `Preview(root)`, with a method `rebuild(changed: set[Path]) -> float` that rebuilds
+    after the given source files changed and returns the seconds it took. The first call,
+    `rebuild(set())`, is a warm-up that may build everything and is not measured. Then each run
+    appends a sentence to one article and calls `rebuild({that file})`; the wall time of the
+    call is what is reported (the returned seconds are kept too). Adapt SERVE_APIS or this
+    function when the server's API settles. Returns None when no such API is present, and the
+    table shows "n/a".
+    """
+    preview_class = _find_serve_api()
+    if preview_class is None:
+        return None
+    article = sorted((project / "content" / "articles").glob("*.md"))[0]
+    try:
+        preview = preview_class(project)
+        preview.rebuild(set())
+        seconds, reported = [], []
+        for number in range(runs):
+            _append_sentence(article, 100 + number)
+            start = time.perf_counter()
+            returned = preview.rebuild({article})
+            seconds.append(time.perf_counter() - start)
+            reported.append(returned if isinstance(returned, int | float) else None)
+    except (TypeError, AttributeError) as exc:
+        _progress(f"serve rebuild API does not match what bench/run.py expects: {exc}")
+        return None
+    return {"api": f"{preview_class.__module__}.{preview_class.__name__}", "seconds": seconds,
+            "reported": reported}  # fmt: skip
+
+
+def _find_serve_api() -> type | None:
+    for module_name, class_name in SERVE_APIS:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        found = getattr(module, class_name, None)
+        if isinstance(found, type) and hasattr(found, "rebuild"):
+            return found
+    return None
+
+
+def render_table(results: list[dict[str, Any]]) -> str:
+    """Return the medians as a Markdown table."""
+    lines = [
+        "| articles | cold s | no-change s | edit s | serve rebuild s "
+        "| files written no-change / edit | peak RSS MiB |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for result in results:
+        serve = result["serve_rebuild"]
+        serve_text = f"{statistics.median(serve['seconds']):.3f}" if serve else "n/a"
+        builds = result["cold"] + result["no_change"] + result["edit"]
+        lines.append(
+            f"| {result['articles']:,} | {_median(result['cold']):.2f} "
+            f"| {_median(result['no_change']):.2f} | {_median(result['edit']):.2f} "
+            f"| {serve_text} "
+            f"| {_median(result['no_change'], 'written'):g} / {_median(result['edit'], 'written'):g} "
+            f"| {max(b['peak_rss_mib'] for b in builds):.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def render_targets(results: list[dict[str, Any]]) -> str:
+    """Return a line per target of bench/README.md: met, missed, or not measured."""
+    by_size = {r["articles"]: r for r in results}
+    checks: list[tuple[str, bool | None]] = []
+    if 4000 in by_size:
+        r = by_size[4000]
+        checks.append(("cold 4,000 <= 4 s", _median(r["cold"]) <= 4))
+        checks.append(("edit 4,000 <= 0.5 s", _median(r["edit"]) <= 0.5))
+        serve = r["serve_rebuild"]
+        checks.append(
+            ("serve rebuild 4,000 <= 0.15 s",
+             statistics.median(serve["seconds"]) <= 0.15 if serve else None)
+        )  # fmt: skip
+        checks.append(
+            ("no-change 4,000 <= 0.4 s, 0 files written",
+             _median(r["no_change"]) <= 0.4 and _median(r["no_change"], "written") == 0)
+        )  # fmt: skip
+        if 10000 in by_size:
+            big = by_size[10000]
+            peak = max(b["peak_rss_mib"] for b in big["cold"])
+            checks.append(
+                ("cold 10,000 <= 2.7 x cold 4,000, peak <= 400 MiB",
+                 _median(big["cold"]) <= 2.7 * _median(r["cold"]) and peak <= 400)
+            )  # fmt: skip
+    if not checks:
+        return "targets: need a 4,000-article run (and 10,000 for the scaling target)"
+    words = {True: "met", False: "MISSED", None: "not measured"}
+    return "\n".join(f"- {name}: {words[ok]}" for name, ok in checks)
+
+
+def machine_info() -> dict[str, Any]:
+    """Describe the machine and the code measured."""
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=False
+    ).stdout.strip()
+    return {
+        "cpu_count": os.cpu_count(),
+        "usable_cpus": len(os.sched_getaffinity(0)),
+        "cpu_model": _cpu_model(),
+        "load_average": os.getloadavg(),
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "commit": commit or None,
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def _cpu_model() -> str | None:
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        return None
+    return platform.processor() or None
+
+
+def _median(builds: list[dict[str, Any]], key: str = "seconds") -> float:
+    return statistics.median(b[key] for b in builds if b[key] is not None)
+
+
+def _clean(project: Path) -> None:
+    """Remove everything a previous build left: the output folder and any cache."""
+    for name in ("site", ".cache"):
+        shutil.rmtree(project / name, ignore_errors=True)
+    for leftover in project.glob(".site-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _append_sentence(path: Path, number: int) -> None:
+    with path.open("a", encoding="utf-8") as file:
+        file.write(f"\nThis sentence was added by edit number {number} of the benchmark.\n")
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

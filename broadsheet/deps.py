@@ -1,0 +1,134 @@
+"""Dependency keys: a short hash of everything one output file is made from.
+
+A page's key combines the fingerprints of the templates it uses (followed through extends,
+include and import), the site-wide values every page shows (config, navigation), and the
+articles, digests and tags that page displays. When the key is unchanged the previous file is
+kept without rendering. If a template reaches into `site` for more than we track (say, a list of
+all articles on every page), every page depends on the whole site, so nothing goes stale.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from pathlib import PurePosixPath
+from typing import Any
+
+import jinja2
+from jinja2 import meta, nodes
+
+from broadsheet import __version__
+from broadsheet.model import Article, Digest, Site
+
+TRACKED_SITE_ATTRIBUTES = frozenset({"pages", "config"})  # already part of every key
+
+
+def digest_of(*parts: Any) -> str:
+    """Hash any nesting of tuples, strings and numbers into a short key."""
+    return hashlib.sha256(repr(parts).encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+class Dependencies:
+    """Keys for the outputs of one build."""
+
+    def __init__(self, site: Site, env: jinja2.Environment, drafts: bool) -> None:
+        self.env = env
+        self._templates: dict[str, str] = {}
+        self._trees: dict[str, nodes.Template] = {}
+        pages = tuple((p.slug, p.title, p.fingerprint) for p in site.pages)
+        everything = site_key(site) if self._uses_whole_site() else ""
+        self.common = digest_of(__version__, repr(site.config), drafts, pages, everything)
+
+    def key(self, template: str, *parts: Any) -> str:
+        """The key of an output made with `template` from `parts`."""
+        return digest_of(self.common, self.template(template), parts)
+
+    def plain(self, *parts: Any) -> str:
+        """The key of an output made without templates."""
+        return digest_of(self.common, parts)
+
+    def template(self, name: str) -> str:
+        """Fingerprint of a template and every template it pulls in."""
+        if name not in self._templates:
+            sources = [_source(self.env, n) for n in sorted(self._closure(name))]
+            self._templates[name] = digest_of(tuple(sources))
+        return self._templates[name]
+
+    def _closure(self, name: str) -> set[str]:
+        """The template and everything it extends, includes or imports; all if unknowable."""
+        seen: set[str] = set()
+        todo = [name]
+        while todo:
+            current = todo.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            for ref in meta.find_referenced_templates(self._parse(current)):
+                if ref is None:  # a name computed at run time: depend on every template
+                    return set(self.env.list_templates())
+                todo.append(ref)
+        return seen
+
+    def _uses_whole_site(self) -> bool:
+        """Tell whether a template reads `site` beyond what every key already covers."""
+        for name in self.env.list_templates(extensions=["html", "xml", "txt"]):
+            for parent, node in _walk(self._parse(name)):
+                if isinstance(node, nodes.Name) and node.name == "site" and node.ctx == "load":
+                    tracked = (
+                        isinstance(parent, nodes.Getattr) and parent.attr in TRACKED_SITE_ATTRIBUTES
+                    )
+                    if not tracked:
+                        return True
+        return False
+
+    def _parse(self, name: str) -> nodes.Template:
+        if name not in self._trees:
+            self._trees[name] = self.env.parse(_source(self.env, name), name)
+        return self._trees[name]
+
+
+def article_key(article: Article) -> tuple[Any, ...]:
+    """What an article contributes to any page that shows it."""
+    return (article.fingerprint, tuple((t.name, t.slug) for t in article.tags))
+
+
+def digest_key(digest: Digest) -> tuple[Any, ...]:
+    """What a digest contributes to a page that shows it in full."""
+    return (
+        digest_summary(digest),
+        digest.intro_html,
+        tuple(article_key(a) for a in digest.articles),
+    )
+
+
+def digest_summary(digest: Digest | None) -> tuple[Any, ...]:
+    """What a digest contributes to a page that only links to it."""
+    if digest is None:
+        return ()
+    return (digest.id, digest.number, digest.title, digest.start, digest.end, len(digest.articles))
+
+
+def site_key(site: Site) -> str:
+    """A key for the whole site's content."""
+    return digest_of(
+        tuple(digest_key(d) for d in site.digests), tuple(article_key(a) for a in site.articles)
+    )
+
+
+def static_key(path: PurePosixPath, data: bytes) -> str:
+    """The key of a static file: its bytes."""
+    return digest_of(path.as_posix(), hashlib.sha256(data).hexdigest())
+
+
+def _walk(
+    node: nodes.Node, parent: nodes.Node | None = None
+) -> Iterator[tuple[nodes.Node | None, nodes.Node]]:
+    yield parent, node
+    for child in node.iter_child_nodes():
+        yield from _walk(child, node)
+
+
+def _source(env: jinja2.Environment, name: str) -> str:
+    assert env.loader is not None
+    source, _filename, _uptodate = env.loader.get_source(env, name)
+    return source
