@@ -12,8 +12,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from broadsheet import __version__
+from broadsheet import __version__, importer
 from broadsheet.config import load_config
+from broadsheet.deploy import DeployOptions, deploy_site, run_git
 from broadsheet.errors import BroadsheetError, ErrorList
 from broadsheet.model import BuildContext
 from broadsheet.parallel import default_workers
@@ -59,6 +60,21 @@ def _parser() -> argparse.ArgumentParser:
         "--no-cache", action="store_true", help="parse every file again, ignoring .cache/"
     )
     p.set_defaults(run=_run_build)
+
+    p = sub.add_parser("import", parents=[common], help="turn copied news text into articles")
+    importer.add_import_arguments(p)
+    p.set_defaults(run=_run_import)
+
+    p = sub.add_parser(
+        "deploy", parents=[common], help="commit the built site to the gh-pages branch and push"
+    )
+    p.add_argument("--remote", default="origin", help="remote to push to (default: origin)")
+    p.add_argument("--branch", default="gh-pages", help="branch to publish (default: gh-pages)")
+    p.add_argument("--dry-run", action="store_true", help="print what would be done, do nothing")
+    p.add_argument(
+        "--force", action="store_true", help="publish even if site/ is stale or sources unsaved"
+    )
+    p.set_defaults(run=_run_deploy)
     return parser
 
 
@@ -68,10 +84,35 @@ def _add_build_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--base-url", help="override base_url, e.g. https://user.github.io/repo/")
 
 
+def _run_import(args: argparse.Namespace, root: Path) -> int:
+    config = load_config(root)
+    report = importer.import_files(
+        args.files, importer.options_from_args(args, root, config), config, root
+    )
+    _print_import(report)
+    return 1 if report.errors else 0
+
+
+def _print_import(report: importer.ImportReport) -> None:
+    """Written files on stdout; warnings and errors on stderr."""
+    for line in importer.format_report(report):
+        if line.startswith(("wrote ", "would write ")) or ": already imported as " in line:
+            print(line)
+    for warning in report.warnings:
+        _print_error(warning, "warning")
+    for error in report.errors:
+        _print_error(error)
+
+
 def _run_build(args: argparse.Namespace, root: Path) -> int:
     config = load_config(root, args.base_url)
-    # checked as typed, before Path() could turn "" into "." and fall back to the config
-    output = None if args.output is None else check_output_dir(args.output, root)
+    # checked as typed (Path("") would be "."), and before the inbox import writes anything
+    output = check_output_dir(args.output if args.output is not None else config.output_dir, root)
+    inbox_failed = False
+    if not args.no_import and (root / importer.INBOX).is_dir():
+        report = importer.import_inbox(root, config)
+        _print_import(report)
+        inbox_failed = bool(report.errors)
     ctx = BuildContext(
         root,
         config,
@@ -101,6 +142,30 @@ def _run_build(args: argparse.Namespace, root: Path) -> int:
             stats.removed,
         )
     log.info(result.summary())
+    if inbox_failed:
+        log.info("some files in %s could not be imported; they are still there", importer.INBOX)
+        return 1
+    return 0
+
+
+def _run_deploy(args: argparse.Namespace, root: Path) -> int:
+    options = DeployOptions(args.remote, args.branch, dry_run=args.dry_run, force=args.force)
+    config = load_config(root)
+    result = deploy_site(root, config, options, run_git)
+    for warning in result.warnings:
+        _print_error(warning, "warning")
+    if result.dry_run:
+        print(f"Dry run: would publish {config.output_dir}/ built from {result.source[:12]}:")
+        print("\n".join(f"  {step}" for step in result.steps))
+        return 0
+    log.info(
+        "published %s/ from %s as %s on %s and pushed it to %s",
+        config.output_dir,
+        result.source[:12],
+        (result.commit or "")[:12],
+        args.branch,
+        args.remote,
+    )
     return 0
 
 

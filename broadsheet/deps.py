@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from pathlib import PurePosixPath
 from typing import Any
 
 import jinja2
@@ -115,9 +114,9 @@ def site_key(site: Site) -> str:
     )
 
 
-def static_key(path: PurePosixPath, data: bytes) -> str:
+def static_key(path: str, data: bytes) -> str:
     """The key of a static file: its bytes."""
-    return digest_of(path.as_posix(), hashlib.sha256(data).hexdigest())
+    return digest_of(path, hashlib.sha256(data).hexdigest())
 
 
 def _walk(

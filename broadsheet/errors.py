@@ -64,6 +64,10 @@ class ImportFailure(BroadsheetError):
     """Raw copied text could not be turned into an article."""
 
 
+class DeployError(BroadsheetError):
+    """Publishing was refused (stale site, unsaved changes) or a git command failed."""
+
+
 class ErrorList(BroadsheetError):
     """Several errors found by one stage, raised together."""
 

@@ -49,7 +49,7 @@ def render_feeds(
     ]
     recipes.extend(_tag_feed(site, env, deps, urls, tag) for tag in site.tags)
     sitemap = urls.file("sitemap.xml")
-    paths = tuple(page.path.as_posix() for page in pages)
+    paths = tuple(page.path for page in pages)
     recipes.append(
         Recipe(
             output_path(sitemap, urls), deps.plain("sitemap", paths), lambda: _sitemap(paths, urls)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from broadsheet.config import Config
@@ -125,7 +125,7 @@ class Site:
 class Output:
     """One file of the built site."""
 
-    path: PurePosixPath  # relative to the output folder, e.g. articles/x/index.html
+    path: str  # relative to the output folder, e.g. articles/x/index.html (urls.safe_output_path)
     data: bytes | None  # None: the previous build's file is still right, keep it
     key: str = ""  # changes whenever anything the file is made from changes
 
@@ -134,7 +134,7 @@ class Output:
 class Recipe:
     """How to make one output file, and a key that changes whenever its inputs do."""
 
-    path: PurePosixPath  # relative to the output folder
+    path: str  # relative to the output folder, proven safe by urls.safe_output_path
     key: str  # see deps.py
     make: Callable[[], bytes]  # renders the file; not called when the key is unchanged
 

@@ -32,6 +32,7 @@ from broadsheet.model import Article, BuildContext, Output, Recipe, Site
 from broadsheet.parallel import run_parallel
 from broadsheet.render import dependencies, make_environment, render_site, render_static
 from broadsheet.taxonomy import build_taxonomy, newest_first
+from broadsheet.urls import safe_output_path
 from broadsheet.write import WriteStats, check_output_dir, is_current, read_manifest, write_site
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ def build(ctx: BuildContext, write: bool = True, cache: ContentCache | None = No
         stale = [
             i
             for i, r in enumerate(recipes)
-            if output is None or not is_current(output, r.path.as_posix(), r.key, previous)
+            if output is None or not is_current(output, r.path, r.key, previous)
         ]
     made = make_outputs(recipes, stale, ctx.workers, timings)
     stats, outputs = None, ()
@@ -129,10 +130,11 @@ def plan_outputs(site: Site, ctx: BuildContext) -> list[Recipe]:
     deps = dependencies(site, env, ctx.drafts)
     pages = render_site(site, env, deps, drafts=ctx.drafts)
     recipes = pages + render_feeds(site, env, deps, pages) + render_static(ctx.root / "static")
-    recipes += [
-        Recipe(o.path, deps.plain(o.path.as_posix(), o.data), partial(bytes, o.data or b""))
-        for o in ctx.extra_outputs
-    ]
+    for extra in ctx.extra_outputs:
+        path = safe_output_path(extra.path)
+        recipes.append(
+            Recipe(path, deps.plain(path, extra.data), partial(bytes, extra.data or b""))
+        )
     _check_unique_paths(recipes)
     return recipes
 
@@ -184,7 +186,7 @@ def _check_unique_slugs(content: Content) -> None:
 def _check_unique_paths(outputs: list[Recipe]) -> None:
     seen: set[str] = set()
     for item in outputs:
-        key = item.path.as_posix().casefold()
+        key = item.path.casefold()
         if key in seen:
             raise OutputError(f"two outputs would be written to {item.path}")
         seen.add(key)

@@ -7,8 +7,6 @@ and proves the file stays inside the output folder.
 
 from __future__ import annotations
 
-from pathlib import PurePosixPath
-
 from broadsheet.config import Config
 from broadsheet.errors import OutputError
 from broadsheet.model import Article, Digest, Page, Tag
@@ -56,7 +54,7 @@ class Urls:
         return f"{self.origin}{url}"
 
 
-def output_path(url: str, urls: Urls) -> PurePosixPath:
+def output_path(url: str, urls: Urls) -> str:
     """Return the file in the output folder that serves a site URL from Urls."""
     if not url.startswith(urls.base):
         raise OutputError(f"internal URL {url!r} is outside the base path {urls.base!r}")
@@ -66,8 +64,8 @@ def output_path(url: str, urls: Urls) -> PurePosixPath:
     return safe_output_path(relative)
 
 
-def safe_output_path(relative: str) -> PurePosixPath:
-    """Check that a relative output path cannot leave the output folder."""
+def safe_output_path(relative: str) -> str:
+    """Return a relative output path (POSIX text) once proven it cannot leave the output folder."""
     parts = relative.split("/")
     bad = (
         relative.startswith("/")
@@ -77,4 +75,4 @@ def safe_output_path(relative: str) -> PurePosixPath:
     )
     if bad:
         raise OutputError(f"refusing output path {relative!r}: it would leave the output folder")
-    return PurePosixPath(relative)
+    return relative

@@ -93,7 +93,7 @@ def is_current(output: Path, path: str, key: str, manifest: Manifest) -> bool:
     if not entry or entry[0] != key:
         return False
     try:
-        info = os.lstat(output / path)
+        info = os.lstat(os.path.join(output, path))
     except OSError:
         return False
     return stat_module.S_ISREG(info.st_mode) and info.st_size == entry[2]
@@ -150,7 +150,7 @@ def _write_fresh(outputs: Iterable[Output], output: Path) -> WriteStats:
         for item in outputs:
             if item.data is None:
                 raise OutputError(f"{item.path} was to be kept from a previous build that is gone")
-            relative = item.path.as_posix()  # proven safe when planned (urls.safe_output_path)
+            relative = item.path  # proven safe when planned (urls.safe_output_path)
             target = staging / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             manifest[relative] = _write_file(target, item)
@@ -171,7 +171,7 @@ def _write_changes(outputs: Iterable[Output], output: Path, previous: Manifest) 
     renames: list[tuple[str, str]] = []
     try:
         for item in outputs:
-            relative = item.path.as_posix()  # proven safe when planned (urls.safe_output_path)
+            relative = item.path  # proven safe when planned (urls.safe_output_path)
             old = previous.get(relative)
             if item.data is None or (
                 old and old[1] == file_digest(item.data) and _intact(output, relative, old)
@@ -188,6 +188,7 @@ def _write_changes(outputs: Iterable[Output], output: Path, previous: Manifest) 
         removals = sorted(set(previous) - set(manifest))
         if not renames and not removals and manifest == previous:
             shutil.rmtree(staging)
+            os.utime(output / MARKER)  # its time says when the site was last built (deploy)
             return WriteStats(0, len(manifest), 0)
         _write_manifest(staging / "manifest", _manifest_document(manifest))
         renames.append(("manifest", MARKER))

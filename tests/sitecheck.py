@@ -31,6 +31,9 @@ class PageParser(HTMLParser):
         wanted = LINK_ATTRIBUTES.get(tag)
         if wanted and attributes.get(wanted):
             self.links.append(attributes[wanted] or "")
+        for candidate in (attributes.get("srcset") or "").split(","):
+            if candidate.strip():
+                self.links.append(candidate.split()[0])  # "url 2x" or "url 640w"
 
     def handle_data(self, data: str) -> None:
         self.text.append(data)
@@ -42,8 +45,13 @@ class PageParser(HTMLParser):
 
 def parse_page(path: Path) -> PageParser:
     """Parse one HTML file."""
+    return parse_html(path.read_text(encoding="utf-8"))
+
+
+def parse_html(text: str) -> PageParser:
+    """Parse one HTML document."""
     parser = PageParser()
-    parser.feed(path.read_text(encoding="utf-8"))
+    parser.feed(text)
     parser.close()
     return parser
 
