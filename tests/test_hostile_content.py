@@ -376,21 +376,6 @@ def test_case_and_space_variants_are_one_tag(make_site, cli) -> None:
             "content/articles/2025-12-02-other.md:4: slug 'storm' is already used by"
             " content/articles/2025-12-01-storm.md; set a different 'slug'\n",
         ),
-    ],
-    ids=["case-only", "explicit-slug"],
-)
-def test_colliding_urls_are_an_error_naming_both_files(
-    make_site, cli, first: tuple[str, str], second: tuple[str, str], message: str
-) -> None:
-    root = make_site(dict([first, second]))
-    run = cli(root)
-    assert run.code == 1
-    assert run.err == message
-
-
-@pytest.mark.parametrize(
-    ("first", "second", "message"),
-    [
         (
             ("content/pages/About.md", "---\ntitle: A\n---\nA\n"),
             ("content/pages/about.md", "---\ntitle: B\n---\nB\n"),
@@ -404,9 +389,9 @@ def test_colliding_urls_are_an_error_naming_both_files(
             " set a different 'slug'\n",
         ),
     ],
-    ids=["case-only", "explicit-slug"],
+    ids=["case-only", "explicit-slug", "page-case-only", "page-explicit-slug"],
 )
-def test_colliding_page_urls_are_an_error_naming_both_files(
+def test_colliding_urls_are_an_error_naming_both_files(
     make_site, cli, first: tuple[str, str], second: tuple[str, str], message: str
 ) -> None:
     root = make_site(dict([first, second]))

@@ -357,25 +357,29 @@ class Killed(BaseException):
     """Stands for SIGKILL at one exact moment: nothing after it runs."""
 
 
-def _crash_on_replace(monkeypatch, number: int) -> None:
-    """Make the `number`-th os.replace of write.py kill the build."""
-    real, calls = os.replace, []
+def _kill_inside_the_commit(project: Path, cli, tmp_path: Path) -> tuple[dict, dict]:
+    """Build, edit, and kill the rebuild after its first file is renamed into site/.
 
-    def replace(src, dst, *args, **kwargs):
-        calls.append(dst)
-        if len(calls) == number:
-            raise Killed
-        return real(src, dst, *args, **kwargs)
-
-    monkeypatch.setattr(broadsheet.write.os, "replace", replace)
-
-
-def _two_builds(project: Path, cli, tmp_path: Path) -> tuple[dict, dict]:
-    """Manifests of the build before and after edit(), made in folders of their own."""
+    Returns the manifests of the whole old and the whole new build, made in folders of their own.
+    """
     assert cli(project, "--output", str(tmp_path / "old")).code == 0
     edit(project)
     assert cli(project, "--output", str(tmp_path / "new")).code == 0
     (project / SECOND).write_text(article("Second", tags="[world]"), encoding="utf-8")
+    assert cli(project).code == 0
+    edit(project)
+    real, calls = os.replace, []
+
+    def replace(src, dst, *args, **kwargs):
+        calls.append(dst)
+        if len(calls) == 4:  # staged manifest, journal, first file, then killed
+            raise Killed
+        return real(src, dst, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(broadsheet.write.os, "replace", replace)
+        with pytest.raises(Killed):
+            cli(project)
     return manifest(tmp_path / "old"), manifest(tmp_path / "new")
 
 
@@ -385,27 +389,16 @@ def _two_builds(project: Path, cli, tmp_path: Path) -> tuple[dict, dict]:
     " the commit leaves site/ mixed until the next build finishes the journal",
 )
 def test_build_killed_inside_the_commit_leaves_old_or_new(
-    project: Path, cli, tmp_path: Path, monkeypatch
+    project: Path, cli, tmp_path: Path
 ) -> None:
-    old, new = _two_builds(project, cli, tmp_path)
-    assert cli(project).code == 0
-    edit(project)
-    _crash_on_replace(monkeypatch, 4)  # staged manifest, journal, first file, then killed
-    with pytest.raises(Killed):
-        cli(project)
+    old, new = _kill_inside_the_commit(project, cli, tmp_path)
     assert manifest(project / "site") in (old, new)
 
 
 def test_next_build_finishes_a_build_killed_inside_the_commit(
-    project: Path, cli, tmp_path: Path, monkeypatch
+    project: Path, cli, tmp_path: Path
 ) -> None:
-    _old, new = _two_builds(project, cli, tmp_path)
-    assert cli(project).code == 0
-    edit(project)
-    with monkeypatch.context() as patch:
-        _crash_on_replace(patch, 4)
-        with pytest.raises(Killed):
-            cli(project)
+    _old, new = _kill_inside_the_commit(project, cli, tmp_path)
     assert cli(project).code == 0
     assert manifest(project / "site") == new
     assert leftovers(project) == [] and not (project / ".site.journal").exists()
