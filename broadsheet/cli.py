@@ -130,8 +130,8 @@ def _run_build(args: argparse.Namespace, root: Path) -> int:
     log.debug("  content files: %d from cache, %d parsed", result.cache_hits, result.cache_misses)
     log.debug(
         "  outputs: %d rendered, %d unchanged since the last build",
-        result.rendered,
-        result.files - result.rendered,
+        len(result.rendered),
+        result.files - len(result.rendered),
     )
     if result.stats is not None:
         stats = result.stats

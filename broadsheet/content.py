@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from broadsheet.cache import ContentCache, cache_salt, file_digest
+from broadsheet.cache import ContentCache, Entry, cache_salt, file_digest
 from broadsheet.config import Config
 from broadsheet.errors import BroadsheetError, ContentError, ErrorCollector, SourceLocation
 from broadsheet.frontmatter import Document, decode_text, parse_document
@@ -110,36 +110,51 @@ def parse_source(kind: str, data: bytes, shown: Path, config: Config) -> Parsed 
         return exc
 
 
+def _read_and_parse(
+    kind: str, path: str, name: str, config: Config
+) -> tuple[str, Parsed | BroadsheetError]:
+    """Read and parse one file (in a worker process); return its content hash too."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        return "", ContentError(f"cannot read file ({exc.strerror})", SourceLocation(name))
+    return file_digest(data), parse_source(kind, data, Path(name), config)
+
+
 def _parse_changed(
     found: list[tuple[str, str]], root: Path, config: Config, cache: ContentCache, workers: int
 ) -> Iterator[tuple[str, Parsed | BroadsheetError]]:
     """Yield (name, parsed) for every file: from the cache when unchanged, else parsed now."""
-    todo: list[tuple[str, bytes, Path, os.stat_result]] = []
-    base = str(root)
+    todo: list[tuple[str, str, str, Config]] = []
+    stats: list[os.stat_result] = []
     for kind, name in found:
-        path = os.path.join(base, name)
+        path = os.path.join(root, name)
         try:
             stat = os.stat(path)
-            entry = cache.lookup(name, stat)
-            if entry is None:
-                with open(path, "rb") as handle:
-                    data = handle.read()
-                entry = cache.lookup_digest(name, file_digest(data), stat)
+            entry = cache.lookup(name, stat) or _same_bytes(cache, name, path, stat)
         except OSError as exc:
             yield name, ContentError(f"cannot read file ({exc.strerror})", SourceLocation(name))
             continue
         if entry is not None:
             yield name, entry.value
         else:
-            todo.append((kind, data, Path(name), stat))
-    jobs = [(kind, data, shown, config) for kind, data, shown, _ in todo]
-    outcomes = run_parallel(parse_source, jobs, workers)
-    for (_, data, shown, stat), outcome in zip(todo, outcomes, strict=True):
-        name = shown.as_posix()
+            todo.append((kind, path, name, config))
+            stats.append(stat)
+    outcomes = run_parallel(_read_and_parse, todo, workers)
+    for (_, _, name, _), stat, (digest, outcome) in zip(todo, stats, outcomes, strict=True):
         if not isinstance(outcome, BroadsheetError):
-            cache.store(name, stat, file_digest(data), outcome)
+            cache.store(name, stat, digest, outcome)
         cache.misses += 1
         yield name, outcome
+
+
+def _same_bytes(cache: ContentCache, name: str, path: str, stat: os.stat_result) -> Entry | None:
+    """A cached file whose time changed but whose bytes did not (a checkout, a touch)."""
+    if name not in cache.entries:
+        return None
+    with open(path, "rb") as handle:
+        return cache.lookup_digest(name, file_digest(handle.read()), stat)
 
 
 def unknown_key_warnings(document: Document, allowed: tuple[str, ...]) -> list[BroadsheetError]:

@@ -44,7 +44,7 @@ class BuildResult:
 
     site: Site
     files: int  # output files of the site
-    rendered: int  # files rendered this time (the rest were unchanged since the last build)
+    rendered: tuple[str, ...]  # files rendered this time (the others were current already)
     stats: WriteStats | None  # None when nothing was written
     warnings: tuple[BroadsheetError, ...]
     timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds
@@ -69,36 +69,35 @@ def build(ctx: BuildContext, write: bool = True, cache: ContentCache | None = No
     """
     timings: dict[str, float] = {}
     output = check_output_dir(ctx.output or ctx.config.output_dir, ctx.root) if write else None
+    if cache is None:
+        cache = ContentCache.load(ctx.root, ctx.config) if ctx.use_cache else ContentCache(None, "")
     with _timed(timings, "load"):
-        if cache is None:
-            cache = (
-                ContentCache.load(ctx.root, ctx.config) if ctx.use_cache else ContentCache(None, "")
-            )
         content = load_content(ctx.root, ctx.config, ctx.drafts, ctx.strict, cache, ctx.workers)
     with _timed(timings, "model"):
         site, model_warnings = build_site(content, ctx)
     with _timed(timings, "render"):
         recipes = plan_outputs(site, ctx)
-        previous = read_manifest(output) if output else {}
-        stale = [
-            i
-            for i, r in enumerate(recipes)
-            if output is None or not is_current(output, r.path, r.key, previous)
-        ]
-    made = make_outputs(recipes, stale, ctx.workers, timings)
+        stale = stale_outputs(recipes, output)
+    made = OutputStream(recipes, stale, ctx.workers)
     stats, outputs = None, ()
-    if output is not None:
-        with _timed(timings, "write"):
+    with _timed(timings, "write"):
+        if output is not None:
             stats = write_site(made, output)
-        timings["write"] -= timings.get("render-make", 0.0)
-        timings["render"] += timings.pop("render-make", 0.0)
-    else:
-        outputs = tuple(made)
-        timings["render"] += timings.pop("render-make", 0.0)
+        else:
+            outputs = tuple(made)
+    timings["render"] += made.seconds  # pages render while the writer takes them
+    timings["write"] -= made.seconds
     cache.save()
-    warnings = content.warnings + tuple(model_warnings)
     return BuildResult(
-        site, len(recipes), len(stale), stats, warnings, timings, cache.hits, cache.misses, outputs
+        site=site,
+        files=len(recipes),
+        rendered=tuple(recipes[i].path for i in stale),
+        stats=stats,
+        warnings=content.warnings + tuple(model_warnings),
+        timings=timings,
+        cache_hits=cache.hits,
+        cache_misses=cache.misses,
+        outputs=outputs,
     )
 
 
@@ -139,26 +138,37 @@ def plan_outputs(site: Site, ctx: BuildContext) -> list[Recipe]:
     return recipes
 
 
-def make_outputs(
-    recipes: list[Recipe], stale: list[int], workers: int, timings: dict[str, float]
-) -> Iterator[Output]:
-    """Yield every output in order: rendered when stale, else marked as kept (data None).
+class OutputStream:
+    """Every output in order: rendered when stale (in worker processes when there are many),
+    else marked as kept (data None). Counts the seconds spent waiting for rendering."""
 
-    The time spent rendering is added to timings["render-make"].
-    """
-    global _RECIPES
-    _RECIPES = recipes  # forked workers find the recipes here
-    rendered = run_parallel(_make, [(i,) for i in stale], workers)
-    stale_set = set(stale)
-    timings["render-make"] = 0.0
-    for index, recipe in enumerate(recipes):
-        if index in stale_set:
+    def __init__(self, recipes: list[Recipe], stale: list[int], workers: int) -> None:
+        self.recipes = recipes
+        self.stale = stale
+        self.workers = workers
+        self.seconds = 0.0
+
+    def __iter__(self) -> Iterator[Output]:
+        global _RECIPES
+        _RECIPES = self.recipes  # forked workers find the recipes here
+        rendered = run_parallel(_make, [(i,) for i in self.stale], self.workers)
+        stale = set(self.stale)
+        for index, recipe in enumerate(self.recipes):
+            if index not in stale:
+                yield Output(recipe.path, None, recipe.key)
+                continue
             start = time.perf_counter()
             data = next(rendered)
-            timings["render-make"] += time.perf_counter() - start
+            self.seconds += time.perf_counter() - start
             yield Output(recipe.path, data, recipe.key)
-        else:
-            yield Output(recipe.path, None, recipe.key)
+
+
+def stale_outputs(recipes: list[Recipe], output: Path | None) -> list[int]:
+    """The indexes of the recipes whose file in `output` is missing or was made from other inputs."""
+    if output is None:
+        return list(range(len(recipes)))
+    previous = read_manifest(output)
+    return [i for i, r in enumerate(recipes) if not is_current(output, r.path, r.key, previous)]
 
 
 _RECIPES: list[Recipe] = []

@@ -1,0 +1,158 @@
+"""Incremental builds: an edit re-renders exactly what shows it; the cache survives damage."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from broadsheet.config import load_config
+from broadsheet.errors import BroadsheetError
+from broadsheet.model import BuildContext
+from broadsheet.pipeline import BuildResult, build
+from tests.conftest import article
+from tests.test_pipeline import manifest
+
+ARTICLE = "content/articles/2025-12-02-ai-model-helps-astronomers-spot-faint-comet.md"
+SLUG = "ai-model-helps-astronomers-spot-faint-comet"
+
+
+def run(root: Path, **options: object) -> BuildResult:
+    config = load_config(root)
+    return build(BuildContext(root, config, **options))  # type: ignore[arg-type]
+
+
+def test_no_change_build_renders_and_writes_nothing(sample_site: Path) -> None:
+    run(sample_site)
+    again = run(sample_site)
+    assert again.rendered == ()
+    assert again.stats is not None and again.stats.written == 0 and again.stats.removed == 0
+    assert again.cache_misses == 0
+
+
+def test_body_edit_rerenders_only_the_pages_that_show_the_article(sample_site: Path) -> None:
+    run(sample_site)
+    path = sample_site / ARTICLE
+    path.write_text(path.read_text() + "\nA new closing paragraph.\n")
+    again = run(sample_site)
+    assert again.cache_misses == 1
+    assert set(again.rendered) == {
+        f"articles/{SLUG}/index.html",
+        "digests/2025-12-02/index.html",
+        "index.html",  # shows the latest digest in full
+        "tags/ai/index.html",
+        "tags/space/index.html",
+        "tags/science/index.html",
+        "tags/ai/feed.xml",
+        "tags/space/feed.xml",
+        "tags/science/feed.xml",
+        "feed.xml",
+        "feed.json",
+    }
+    # Only files whose bytes changed are written: the page and the feeds that carry the body.
+    assert again.stats is not None
+    assert again.stats.written == 4
+    assert (
+        "A new closing paragraph." in (sample_site / f"site/articles/{SLUG}/index.html").read_text()
+    )
+
+
+def test_template_change_rerenders_the_pages_that_use_it(sample_site: Path) -> None:
+    run(sample_site)
+    template = sample_site / "templates/tags.html"
+    template.write_text(template.read_text().replace("<h1>Tags</h1>", "<h1>All tags</h1>"))
+    again = run(sample_site)
+    assert again.rendered == ("tags/index.html",)
+    assert "<h1>All tags</h1>" in (sample_site / "site/tags/index.html").read_text()
+
+
+def test_base_template_change_rerenders_every_page(sample_site: Path) -> None:
+    first = run(sample_site)
+    base = sample_site / "templates/base.html"
+    base.write_text(base.read_text().replace("Skip to content", "Skip to the news"))
+    again = run(sample_site)
+    pages = {p for p in again.rendered if p.endswith(".html")}
+    assert len(pages) == sum(1 for p in manifest(sample_site / "site") if p.endswith(".html"))
+    assert first.files == again.files
+
+
+def test_template_reaching_into_the_whole_site_makes_every_page_depend_on_it(
+    sample_site: Path,
+) -> None:
+    base = sample_site / "templates/base.html"
+    base.write_text(
+        base.read_text().replace(
+            "</footer>", "<p>{{ site.articles | length }} articles</p></footer>"
+        )
+    )
+    run(sample_site)
+    path = sample_site / ARTICLE
+    path.write_text(path.read_text() + "\nMore.\n")
+    again = run(sample_site)
+    assert "about/index.html" in again.rendered
+    (sample_site / ARTICLE).unlink()
+    third = run(sample_site)
+    assert "15 articles" in (sample_site / "site/about/index.html").read_text()
+    assert "about/index.html" in third.rendered
+
+
+def test_deleted_article_is_removed_with_its_folder(sample_site: Path) -> None:
+    run(sample_site)
+    (sample_site / ARTICLE).unlink()
+    again = run(sample_site)
+    assert again.stats is not None and again.stats.removed == 1
+    assert not (sample_site / f"site/articles/{SLUG}").exists()
+
+
+def test_corrupt_cache_is_rebuilt(sample_site: Path) -> None:
+    run(sample_site)
+    cache = sample_site / ".cache/broadsheet/content.pickle"
+    cache.write_bytes(b"broadsheet-content-cache\nnot the right salt\n\x80garbage")
+    again = run(sample_site)
+    assert again.cache_hits == 0 and again.cache_misses == 20
+    assert run(sample_site).cache_hits == 20
+
+
+def test_cache_is_not_trusted_across_config_changes(sample_site: Path) -> None:
+    run(sample_site)
+    config = sample_site / "config.yml"
+    config.write_text(config.read_text().replace("timezone: Europe/London", "timezone: Asia/Tokyo"))
+    again = run(sample_site)
+    assert again.cache_hits == 0
+
+
+def test_same_bytes_with_a_new_time_come_from_the_cache(sample_site: Path) -> None:
+    run(sample_site)
+    path = sample_site / ARTICLE
+    path.write_bytes(path.read_bytes())
+    again = run(sample_site)
+    assert again.cache_misses == 0 and again.rendered == ()
+
+
+def test_parallel_and_serial_builds_are_byte_identical(make_site, tmp_path: Path) -> None:
+    files = {
+        f"content/articles/2025-12-{1 + i % 9:02d}-story-{i}.md": article(
+            f"Story {i}",
+            f"2025-12-{1 + i % 9:02d}T{i % 24:02d}:00:00+00:00",
+            tags=f"[t{i % 7}, common]",
+            body=f"Text {i}.",
+        )
+        for i in range(150)
+    }
+    root = make_site(files)
+    serial = run(root, output=tmp_path / "serial", workers=1, use_cache=False)
+    parallel = run(root, output=tmp_path / "parallel", workers=2, use_cache=False)
+    assert serial.files == parallel.files > 150
+    assert manifest(tmp_path / "serial") == manifest(tmp_path / "parallel")
+
+
+def test_an_error_in_a_worker_is_reported_like_any_other(make_site) -> None:
+    files = {f"content/articles/2025-12-01-s{i}.md": article(f"S{i}") for i in range(100)}
+    files["content/articles/2025-12-01-s50.md"] = "---\ntitle: no\ndate: 2025-12-01\n---\n"
+    root = make_site(files)
+    with pytest.raises(
+        BroadsheetError,
+        match=re.escape("content/articles/2025-12-01-s50.md:2: 'title' must be text"),
+    ):
+        run(root, workers=2)
