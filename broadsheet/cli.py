@@ -19,6 +19,7 @@ from broadsheet.errors import BroadsheetError, ErrorList
 from broadsheet.model import BuildContext
 from broadsheet.parallel import default_workers
 from broadsheet.pipeline import build
+from broadsheet.write import check_output_dir
 
 log = logging.getLogger("broadsheet")
 COMMANDS = ("build", "import", "serve", "deploy")
@@ -113,6 +114,8 @@ def _print_import(report: importer.ImportReport) -> None:
 
 def _run_build(args: argparse.Namespace, root: Path) -> int:
     config = load_config(root, args.base_url)
+    # checked as typed (Path("") would be "."), and before the inbox import writes anything
+    output = check_output_dir(args.output if args.output is not None else config.output_dir, root)
     inbox_failed = False
     if not args.no_import and (root / importer.INBOX).is_dir():
         report = importer.import_inbox(root, config)
@@ -123,7 +126,7 @@ def _run_build(args: argparse.Namespace, root: Path) -> int:
         config,
         drafts=args.drafts,
         strict=args.strict,
-        output=Path(args.output) if args.output is not None else None,
+        output=output,
         workers=default_workers(),
         use_cache=not args.no_cache,
     )

@@ -297,7 +297,8 @@ class _Fields:
         try:
             return render_markdown(text)
         except ValueError as exc:
-            self.errors.add(ContentError(str(exc), SourceLocation(self.document.path, line)))
+            where = SourceLocation(self.document.path, line + getattr(exc, "line", 0))
+            self.errors.add(ContentError(str(exc), where))
             return ""
 
     def raise_if_any(self) -> None:

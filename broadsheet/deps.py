@@ -82,8 +82,15 @@ class Dependencies:
 
     def _parse(self, name: str) -> nodes.Template:
         if name not in self._trees:
-            self._trees[name] = self.env.parse(_source(self.env, name), name)
+            source = _source(self.env, name)
+            key = (name, source)
+            if key not in _PARSED:
+                _PARSED[key] = self.env.parse(source, name)
+            self._trees[name] = _PARSED[key]
         return self._trees[name]
+
+
+_PARSED: dict[tuple[str, str], nodes.Template] = {}  # parsed templates, by name and source
 
 
 def article_key(article: Article) -> tuple[Any, ...]:

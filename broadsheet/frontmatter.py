@@ -54,6 +54,7 @@ def decode_text(raw: bytes, shown: Path | str) -> str:
     """Decode bytes as UTF-8 text with normalised line endings, or name the file that isn't."""
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise ContentError("file is UTF-16; save it as UTF-8", SourceLocation(shown))
+    raw = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")  # before lines are counted
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -65,7 +66,7 @@ def decode_text(raw: bytes, shown: Path | str) -> str:
     if "\x00" in text:
         line = text[: text.index("\x00")].count("\n") + 1
         raise ContentError("file contains a NUL byte (is it binary?)", SourceLocation(shown, line))
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
 
 
 def parse_document(text: str, path: Path | str, fingerprint: str = "") -> Document:
@@ -97,6 +98,7 @@ def parse_mapping(
             SourceLocation(path, first_line),
         )
     try:
+        _check_events(text, path, first_line)
         node = yaml.compose(text, Loader=Loader)
     except yaml.YAMLError as exc:
         problem = getattr(exc, "problem", None) or str(exc)
@@ -145,6 +147,30 @@ def _error_line(exc: yaml.YAMLError, text: str) -> int:
         return 0
     line = context.line if problem.line > last and context is not None else problem.line
     return min(line, last)
+
+
+def _check_events(text: str, path: Path, first_line: int) -> None:
+    """Refuse aliases and absurd nesting while streaming events, before any node is composed.
+
+    The composer recurses once per level; in the C loader tens of thousands of '[' (well within
+    the size limit) overflow the C stack and kill the process before Python could object.
+    """
+    depth = 0
+    anchors: dict[str, int] = {}  # anchor name -> its line
+    for event in yaml.parse(text, Loader=Loader):
+        line = first_line + event.start_mark.line
+        where = SourceLocation(path, line)
+        if isinstance(event, yaml.AliasEvent):  # named where the anchor is, as _check_tree does
+            where = SourceLocation(path, anchors.get(event.anchor, line))
+            raise ContentError("YAML anchors and aliases are not allowed", where)
+        if getattr(event, "anchor", None):
+            anchors.setdefault(event.anchor, line)
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH + 1:  # the top-level mapping is level 0
+                raise ContentError(f"front matter is nested deeper than {MAX_DEPTH} levels", where)
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
 
 
 def _check_tree(root: yaml.Node, path: Path, first_line: int) -> None:

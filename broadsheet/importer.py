@@ -29,6 +29,7 @@ from broadsheet.errors import (
     SourceLocation,
 )
 from broadsheet.frontmatter import parse_document
+from broadsheet.markup import render_markdown
 from broadsheet.rawinput import inbox_files, read_input, shown_path
 from broadsheet.rawmarkdown import article_day, article_stem, suggest_tags, to_markdown
 from broadsheet.rawtext import RawArticle, parse_raw
@@ -190,11 +191,16 @@ def _check_reads_back(markdown: str, article: RawArticle, shown: Path) -> None:
     """Refuse to write a file the build would not read back as it was meant."""
     where = SourceLocation(shown, article.line)
     try:
-        meta = parse_document(markdown, shown).meta
+        document = parse_document(markdown, shown)
     except ContentError as exc:
         raise ImportFailure(
             f"the article's front matter does not read back ({exc.message})", where
         ) from exc
+    try:
+        render_markdown(document.body)
+    except ValueError as exc:  # too large or too deep for the build to render
+        raise ImportFailure(f"the article's text would not build ({exc})", where) from exc
+    meta = document.meta
     if meta.get("title") != article.title:
         raise ImportFailure("the article's title does not read back as written", where)
 

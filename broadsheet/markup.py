@@ -10,8 +10,13 @@ import re
 from urllib.parse import urlsplit
 
 from markdown_it import MarkdownIt
+from markdown_it.rules_block import StateBlock
 
-MAX_MARKDOWN = 2 * 1024 * 1024  # characters of Markdown we render for one field
+# Characters of Markdown we render for one field. Some inputs (a long run of "![") cost tens of
+# microseconds per character in the parser, so the limit also bounds the time of one file;
+# 256 KiB is several times the longest real article.
+MAX_MARKDOWN = 256 * 1024
+MAX_NESTING = 20  # blockquotes and lists inside each other; deeper content would be dropped
 _SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -30,8 +35,23 @@ def is_http_url(value: str) -> bool:
 def render_markdown(text: str) -> str:
     """Render Markdown to HTML with raw HTML escaped and unsafe link schemes dropped."""
     if len(text) > MAX_MARKDOWN:
-        raise ValueError(f"Markdown is larger than {MAX_MARKDOWN // (1024 * 1024)} MB")
+        raise MarkdownError(f"Markdown is larger than {MAX_MARKDOWN // 1024} KiB")
     return _MD.render(text)
+
+
+class MarkdownError(ValueError):
+    """Markdown we refuse to render; `line` is 0-based within the rendered text."""
+
+    def __init__(self, message: str, line: int = 0) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+def _refuse_deep(state: StateBlock, start: int, end: int, silent: bool) -> bool:
+    """Raise where markdown-it would silently drop everything nested too deep."""
+    if state.level >= MAX_NESTING:
+        raise MarkdownError(f"Markdown is nested deeper than {MAX_NESTING} levels", start)
+    return False
 
 
 def _validate_link(url: str) -> bool:
@@ -43,8 +63,10 @@ def _validate_link(url: str) -> bool:
 
 
 def _make_parser() -> MarkdownIt:
-    md = MarkdownIt("commonmark", {"html": False, "xhtmlOut": False, "maxNesting": 20})
+    options = {"html": False, "xhtmlOut": False, "maxNesting": MAX_NESTING + 1}
+    md = MarkdownIt("commonmark", options)
     md.enable("table")
+    md.block.ruler.before("table", "refuse_deep", _refuse_deep)
     md.validateLink = _validate_link  # type: ignore[method-assign]
     return md
 

@@ -16,8 +16,9 @@ from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
-from broadsheet.cache import ContentCache
+from broadsheet.cache import CACHE_DIR, ContentCache
 from broadsheet.content import Content, load_content
+from broadsheet.deps import digest_of
 from broadsheet.digests import build_digests, digest_index
 from broadsheet.errors import (
     BroadsheetError,
@@ -31,7 +32,7 @@ from broadsheet.feeds import render_feeds
 from broadsheet.model import Article, BuildContext, Output, Recipe, Site
 from broadsheet.parallel import run_parallel
 from broadsheet.render import dependencies, make_environment, render_site, render_static
-from broadsheet.stamp import input_stamp
+from broadsheet.stamp import input_stamp, read_stamp, save_stamp
 from broadsheet.taxonomy import build_taxonomy, newest_first
 from broadsheet.urls import safe_output_path
 from broadsheet.write import (
@@ -40,6 +41,7 @@ from broadsheet.write import (
     check_output_dir,
     is_current,
     is_intact,
+    marker_digest,
     read_manifest,
     read_record,
     write_site,
@@ -83,7 +85,7 @@ def build(ctx: BuildContext, write: bool = True, cache: ContentCache | None = No
     output = check_output_dir(ctx.output or ctx.config.output_dir, ctx.root) if write else None
     with _timed(timings, "check"):
         stamp = input_stamp(ctx)
-        if output is not None and (done := _unchanged(output, stamp)) is not None:
+        if output is not None and ctx.use_cache and (done := _unchanged(ctx, output, stamp)):
             done.timings.update(timings)
             return done
     if cache is None:
@@ -106,8 +108,10 @@ def build(ctx: BuildContext, write: bool = True, cache: ContentCache | None = No
     stats, outputs = None, ()
     with _timed(timings, "write"):
         if output is not None:
-            record = {"stamp": stamp, **counts, "warnings": [_warning_record(w) for w in warnings]}
+            record = {**counts, "warnings": [_warning_record(w) for w in warnings]}
             stats = write_site(made, output, record)
+            if ctx.use_cache:
+                save_stamp(ctx.root, output, digest_of(stamp, marker_digest(output)))
         else:
             outputs = tuple(made)
     timings["render"] += made.seconds  # pages render while the writer takes them
@@ -126,10 +130,12 @@ def build(ctx: BuildContext, write: bool = True, cache: ContentCache | None = No
     )
 
 
-def _unchanged(output: Path, stamp: str) -> BuildResult | None:
+def _unchanged(ctx: BuildContext, output: Path, stamp: str) -> BuildResult | None:
     """The previous build's result, if no input changed since and its files are all in place."""
+    if read_stamp(ctx.root, output) != digest_of(stamp, marker_digest(output)):
+        return None
     record = read_record(output)
-    if record.get("stamp") != stamp or not is_intact(output, read_manifest(output)):
+    if not is_intact(output, read_manifest(output)):
         return None
     try:
         warnings = tuple(
@@ -173,7 +179,10 @@ def build_site(content: Content, ctx: BuildContext) -> tuple[Site, list[Broadshe
 
 def plan_outputs(site: Site, ctx: BuildContext) -> list[Recipe]:
     """Return the recipe of every page, feed and static file, plus the context's extra files."""
-    env = make_environment(ctx.root / "templates")
+    bytecode = ctx.root / CACHE_DIR / "templates" if ctx.use_cache else None
+    if bytecode is not None:
+        bytecode.mkdir(parents=True, exist_ok=True)
+    env = make_environment(ctx.root / "templates", bytecode)
     deps = dependencies(site, env, ctx.drafts)
     pages = render_site(site, env, deps, drafts=ctx.drafts)
     recipes = pages + render_feeds(site, env, deps, pages) + render_static(ctx.root / "static")
@@ -227,20 +236,17 @@ def _make(index: int) -> bytes:
 
 
 def _check_unique_slugs(content: Content) -> None:
+    """Articles, and pages, each need their own slug; a clash names both files."""
     errors = ErrorCollector()
-    seen: dict[str, Path] = {}
-    for article in content.articles:
-        first = seen.setdefault(article.slug, article.path)
-        if first != article.path:
-            where = SourceLocation(
-                article.path, article.lines.get("slug") or article.lines.get("title")
-            )
-            errors.add(
-                ContentError(
-                    f"slug '{article.slug}' is already used by {first}; set a different 'slug'",
-                    where,
-                )
-            )
+    for items in (content.articles, content.pages):
+        seen: dict[str, Path] = {}
+        for item in items:
+            first = seen.setdefault(item.slug, item.path)
+            if first != item.path:
+                lines = getattr(item, "lines", {})  # pages keep no key lines
+                where = SourceLocation(item.path, lines.get("slug") or lines.get("title"))
+                message = f"slug '{item.slug}' is already used by {first}; set a different 'slug'"
+                errors.add(ContentError(message, where))
     errors.raise_if_any()
 
 

@@ -94,7 +94,12 @@ class Preview:
         try:
             config = load_config(options.root, options.base_url)
             ctx = BuildContext(
-                options.root, config, drafts=options.drafts, strict=options.strict, output=self.site
+                options.root,
+                config,
+                drafts=options.drafts,
+                strict=options.strict,
+                output=self.site,
+                use_cache=False,  # the preview keeps its cache in memory, never in the project
             )
             if self._cache.salt != cache_salt(config):  # parsing depends on the config
                 self._cache = ContentCache(None, cache_salt(config))

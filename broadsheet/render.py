@@ -38,19 +38,31 @@ class Pagination:
     next_url: str | None  # the older page
 
 
-def make_environment(templates: Path) -> jinja2.Environment:
-    """Return the Jinja environment: autoescape always, StrictUndefined, our filters."""
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(templates),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters["longdate"] = long_date
-    env.filters["isodate"] = lambda value: value.isoformat()
-    return env
+def make_environment(templates: Path, bytecode: Path | None = None) -> jinja2.Environment:
+    """Return the Jinja environment: autoescape always, StrictUndefined, our filters.
+
+    One environment per templates folder and process: Jinja recompiles a template only when
+    its file changed, so repeated builds (serve) reuse the compiled ones. `bytecode` names a
+    folder where compiled templates are kept between processes.
+    """
+    key = (templates.resolve(), bytecode)
+    if key not in _ENVIRONMENTS:
+        env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(templates),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+            bytecode_cache=jinja2.FileSystemBytecodeCache(str(bytecode)) if bytecode else None,
+        )
+        env.filters["longdate"] = long_date
+        env.filters["isodate"] = lambda value: value.isoformat()
+        _ENVIRONMENTS[key] = env
+    return _ENVIRONMENTS[key]
+
+
+_ENVIRONMENTS: dict[tuple[Path, Path | None], jinja2.Environment] = {}
 
 
 def long_date(value: date | datetime) -> str:

@@ -30,6 +30,9 @@ def list_sources(
         return [], []
     prefix = folder.relative_to(root).as_posix()
     content = (root / "content").resolve()
+    if folder.is_symlink() and not folder.resolve().is_relative_to(content):
+        where = SourceLocation(prefix)
+        return [], [ContentError("skipped: symbolic link points outside content/", where)]
     found: list[str] = []
     warnings: list[BroadsheetError] = []
     for entry in sorted(os.scandir(folder), key=lambda e: e.name):
@@ -43,6 +46,8 @@ def list_sources(
                 continue
         if entry.is_file():
             found.append(name)
+        else:  # a folder or a device named like content: say so rather than drop it
+            warnings.append(ContentError("skipped: not a regular file", SourceLocation(name)))
     return found, warnings
 
 

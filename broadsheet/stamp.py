@@ -1,21 +1,26 @@
 """A fingerprint of every input a build reads, so a build with nothing to do stops early.
 
 Input: the BuildContext. Output: a short hash of the settings and of the name, size and
-modification time of every file under content/ (but the inbox), templates/ and static/. The
-previous build stores its stamp in the output's manifest; when the stamps agree and every file
-of the manifest is still in place, there is nothing to parse, render or write.
+modification time of every file under content/ (but the inbox and editor leftovers), templates/
+and static/. A build saves its stamp in .cache/ together with a hash of the manifest it wrote
+(the stamp holds file times, so it stays out of the site, which must repeat byte for byte); when
+both agree next time and every file of the manifest is in place, there is nothing to do.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import tempfile
 from pathlib import Path
 
 from broadsheet import __version__
 from broadsheet.deps import digest_of
 from broadsheet.model import BuildContext
+from broadsheet.sources import is_junk
 
 _SKIPPED = frozenset({"inbox"})  # content/inbox holds raw text, not content
+STAMPS = Path(".cache") / "broadsheet" / "stamps.json"
 
 
 def input_stamp(ctx: BuildContext) -> str:
@@ -33,6 +38,8 @@ def _scan(folder: Path, prefix: str, entries: list[tuple[str, int, int]]) -> Non
     except OSError:
         return
     for entry in listing:
+        if is_junk(entry.name):
+            continue  # editor leftovers are never read, so they change nothing
         name = f"{prefix}/{entry.name}"
         if entry.is_dir(follow_symlinks=False):
             if not (prefix == "content" and entry.name in _SKIPPED):
@@ -43,3 +50,31 @@ def _scan(folder: Path, prefix: str, entries: list[tuple[str, int, int]]) -> Non
         except OSError:
             info = entry.stat(follow_symlinks=False)
         entries.append((name, info.st_size, info.st_mtime_ns))
+
+
+def read_stamp(root: Path, output: Path) -> str | None:
+    """Return the stamp saved by the last build into `output`, or None."""
+    try:
+        stamps = json.loads((root / STAMPS).read_text(encoding="utf-8"))
+        return str(stamps[str(output)])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def save_stamp(root: Path, output: Path, stamp: str) -> None:
+    """Remember the stamp of a finished build; failing to only costs the next build time."""
+    path = root / STAMPS
+    try:
+        stamps = json.loads(path.read_text(encoding="utf-8"))
+        stamps = stamps if isinstance(stamps, dict) else {}
+    except (OSError, ValueError):
+        stamps = {}
+    stamps[str(output)] = stamp
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(prefix=".stamps-", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(stamps, handle, sort_keys=True)
+        os.replace(temp, path)
+    except OSError:
+        pass  # read-only project: every build is a full check, nothing worse

@@ -108,6 +108,14 @@ def read_record(output: Path) -> dict[str, object]:
     return record if isinstance(record, dict) else {}
 
 
+def marker_digest(output: Path) -> str:
+    """A hash of the manifest as it is on disk now, or "" when there is none."""
+    try:
+        return file_digest((output / MARKER).read_bytes())
+    except OSError:
+        return ""
+
+
 def is_intact(output: Path, manifest: Manifest) -> bool:
     """Tell whether every file the previous build wrote is still there as it was written."""
     return bool(manifest) and all(
@@ -120,8 +128,17 @@ def write_site(
 ) -> WriteStats:
     """Write `outputs` as the new content of `output` (already checked); keep `record` (the
     build's stamp and counts) in the manifest."""
+    try:
+        return _write_site(outputs, output, record or {})
+    except OSError as exc:  # a full disk, a permission, a read-only file system
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise OutputError(
+            f"cannot write the site to {output.name}/: {exc.strerror}{where}"
+        ) from exc
+
+
+def _write_site(outputs: Iterable[Output], output: Path, record: dict[str, object]) -> WriteStats:
     output.parent.mkdir(parents=True, exist_ok=True)
-    record = record or {}
     with build_lock(output):
         _recover(output)
         previous = read_manifest(output) if (output / MARKER).is_file() else None

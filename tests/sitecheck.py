@@ -1,10 +1,17 @@
-"""Read a built site back: parse its HTML, collect its links, resolve them to files."""
+"""Read a built site back: parse its HTML, resolve its links, hash its files, run the build."""
 
 from __future__ import annotations
 
+import hashlib
+import os
+import re
+import subprocess
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
+
+from tests.conftest import REPO
 
 LINK_ATTRIBUTES = {"a": "href", "link": "href", "script": "src", "img": "src", "source": "src"}
 
@@ -79,3 +86,75 @@ def broken_links(output: Path, base_path: str = "/", origin: str = "") -> list[s
             if target is not None and not target.is_file():
                 broken.append(f"{page.relative_to(output)} -> {url}")
     return broken
+
+
+def manifest(folder: Path) -> dict[str, str]:
+    """Hash of every file under `folder` by relative path; a symbolic link shows its target."""
+    found = {}
+    for path in sorted(folder.rglob("*")):
+        name = path.relative_to(folder).as_posix()
+        if path.is_symlink():
+            found[name] = f"link -> {os.readlink(path)}"
+        elif path.is_file():
+            found[name] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return found
+
+
+def leftovers(parent: Path, name: str = "site") -> list[str]:
+    """Staging and old-build folders of interrupted builds beside the output folder."""
+    return sorted(p.name for p in parent.glob(f".{name}.*") if p.is_dir())
+
+
+def run_build(root: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run `python build.py` in a child process, as a user would."""
+    return subprocess.run(
+        [sys.executable, str(REPO / "build.py"), *args],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+SAFE_SCHEMES = ("http", "https", "mailto")
+URL_ATTRIBUTES = ("href", "src", "action", "formaction", "srcset", "poster", "data", "xlink:href")
+FORBIDDEN = ("script", "iframe", "object", "embed", "form", "base", "style", "svg", "math")
+
+
+def unsafe_markup(html: str) -> list[str]:
+    """Everything executable in an HTML fragment: elements, on* handlers, unsafe URL schemes."""
+    parser = PageParser()
+    parser.feed(html)
+    parser.close()
+    problems = []
+    for tag, attrs in parser.tags:
+        if tag in FORBIDDEN:
+            problems.append(f"<{tag}> element")
+        if tag == "meta" and (attrs.get("http-equiv") or "").lower() == "refresh":
+            problems.append("<meta http-equiv=refresh>")
+        for name, value in attrs.items():
+            if name.startswith("on") or name == "style":
+                problems.append(f"<{tag} {name}=...>")
+            if name in URL_ATTRIBUTES and not _safe_url(value or ""):
+                problems.append(f"<{tag} {name}={value!r}>")
+    return problems
+
+
+def _safe_url(url: str) -> bool:
+    """A URL a browser would not run: relative, or http(s)/mailto (as browsers read schemes)."""
+    cleaned = "".join(c for c in url if ord(c) > 0x20 and c != "\x7f")
+    scheme, colon, _ = cleaned.partition(":")
+    if not colon or not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*", scheme):
+        return True  # no scheme ("java%09script" is not one): a relative URL
+    return scheme.lower() in SAFE_SCHEMES
+
+
+def content_ids(output: Path) -> set[str]:
+    """Every id and name attribute value in every page of a built site."""
+    found = set()
+    for page in html_pages(output):
+        for _tag, attrs in parse_page(page).tags:
+            found.update(attrs[key] or "" for key in ("id", "name") if key in attrs)
+    return found

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -10,18 +9,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import article
-from tests.sitecheck import broken_links, html_pages, parse_page
+from tests.sitecheck import broken_links, html_pages, manifest, parse_page
 
 ATOM = "{http://www.w3.org/2005/Atom}"
-
-
-def manifest(folder: Path) -> dict[str, str]:
-    """Hash of every file under `folder`, by relative path."""
-    return {
-        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
 
 
 @pytest.fixture
