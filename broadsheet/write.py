@@ -2,15 +2,19 @@
 
 Input: Outputs (data None means "the file from the previous build is still right") and the
 output folder. A first build goes into a staging folder beside the output and is renamed into
-place in one step. Later builds touch only what changed: new bytes are staged first, then a
-journal is written and the files are renamed into place; a build killed during that short
-commit is finished from the journal by the next one. The marker file `.broadsheet-site` holds
-the manifest of every file we wrote; we never delete a folder without it, and files we did not
-write (dot-entries such as .git, a CNAME) are left alone.
+place in one step. Later builds are double-buffered: beside site/ lives a spare copy of it
+(`.site-spare/`, hard links, so it costs no space); a build changes only the files that changed,
+in the spare, then swaps the two folders in one atomic step (renameat2 RENAME_EXCHANGE) and
+brings the new spare up to date. So site/ is always wholly the old build or wholly the new one,
+and a rebuild costs what changed, not the size of the site. The marker file `.broadsheet-site`
+holds the manifest of every file we wrote; we never delete a folder without it, and files we did
+not write at the top of the site (dot-entries such as .git, a CNAME) move along with each swap.
 """
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import fcntl
 import json
 import logging
@@ -27,12 +31,12 @@ from pathlib import Path
 from broadsheet.cache import file_digest
 from broadsheet.errors import OutputError
 from broadsheet.model import Output
-from broadsheet.urls import safe_output_path
 
 log = logging.getLogger(__name__)
 
 MARKER = ".broadsheet-site"  # in every folder we built: the manifest of the files we wrote
 LOCK_WAIT = 60.0  # seconds a build waits for another build of the same folder to finish
+_PART = ".broadsheet-part"  # suffix of files being written; never carried over, never kept
 _KEPT = ("CNAME",)  # plain files at the top of the output we leave alone unless we made them
 Manifest = dict[str, list]  # output path -> [key, sha256, size]; no times, so builds repeat
 
@@ -194,66 +198,92 @@ def _write_fresh(outputs: Iterable[Output], output: Path, record: dict[str, obje
 def _write_changes(
     outputs: Iterable[Output], output: Path, previous: Manifest, record: dict[str, object]
 ) -> WriteStats:
-    """Stage the changed files, then commit them through a journal."""
-    staging = _staging(output)
+    """Change the spare copy, swap it with the output folder, then update the new spare."""
+    spare = _ready_spare(output, previous)
+    _write_manifest(spare / MARKER, {"about": "spare copy, being changed"})  # not a copy now
     manifest: Manifest = {}
-    renames: list[tuple[str, str]] = []
-    try:
-        for item in outputs:
-            relative = item.path  # proven safe when planned (urls.safe_output_path)
-            old = previous.get(relative)
-            if item.data is None or (
-                old and old[1] == file_digest(item.data) and _intact(output, relative, old)
-            ):
-                if old is None:
-                    raise OutputError(
-                        f"{relative} was to be kept from a previous build that is gone"
-                    )
-                manifest[relative] = [item.key, *old[1:]]
-                continue
-            staged = staging / str(len(renames))
-            manifest[relative] = _write_file(staged, item)
-            renames.append((staged.name, relative))
-        removals = sorted(set(previous) - set(manifest))
-        if not renames and not removals and manifest == previous and record == read_record(output):
-            shutil.rmtree(staging)
-            os.utime(output / MARKER)  # its time says when the site was last built (deploy)
-            return WriteStats(0, len(manifest), 0)
-        _write_manifest(staging / "manifest", _manifest_document(manifest, record))
-        renames.append(("manifest", MARKER))
-        journal = {"staging": staging.name, "renames": renames, "removals": removals}
-        _write_manifest(_journal_path(output), journal)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    _recover(output)
-    return WriteStats(len(renames) - 1, len(manifest) - len(renames) + 1, len(removals))
+    changed: list[str] = []
+    for item in outputs:
+        relative = item.path  # proven safe when planned (urls.safe_output_path)
+        old = previous.get(relative)
+        if item.data is None or (
+            old and old[1] == file_digest(item.data) and _intact(output, relative, old)
+        ):
+            if old is None:
+                raise OutputError(f"{relative} was to be kept from a previous build that is gone")
+            manifest[relative] = [item.key, *old[1:]]
+            continue
+        manifest[relative] = _replace_file(spare, relative, item)
+        changed.append(relative)
+    removals = sorted(set(previous) - set(manifest))
+    document = _manifest_document(manifest, record)
+    if not changed and not removals and _encode(document) == _encode(_read_document(output)):
+        _write_manifest(spare / MARKER, document)  # the spare is a copy again
+        os.utime(output / MARKER)  # its time says when the site was last built (deploy)
+        return WriteStats(0, len(manifest), 0)
+    for relative in removals:
+        _remove(spare / relative, spare)
+    _write_manifest(spare / MARKER, document)
+    _carry_over(output, spare, manifest)
+    _swap(spare, output)
+    _catch_up(spare, output, changed, removals, manifest)
+    return WriteStats(len(changed), len(manifest) - len(changed), len(removals))
+
+
+def _ready_spare(output: Path, previous: Manifest) -> Path:
+    """Return the spare folder, (re)made as a hard-linked copy of the output if it is not one."""
+    spare = _spare_path(output)
+    current = _read_document(output)
+    if spare.is_dir() and not spare.is_symlink() and current and _read_document(spare) == current:
+        return spare
+    if spare.is_symlink() or spare.is_file():
+        spare.unlink()
+    elif spare.is_dir():
+        _carry_over(spare, output, previous)  # kept entries a killed build left in the spare
+        if (spare / MARKER).is_file():
+            shutil.rmtree(spare)
+        elif not any(spare.iterdir()):
+            spare.rmdir()  # made by a build killed at once
+        else:
+            raise OutputError(
+                f"{spare.name}/ beside {output.name}/ was not made by Broadsheet; move it away"
+            )
+    spare.mkdir()
+    (spare / MARKER).write_text('{"about": "spare copy, being made"}')  # ours from the start
+    spare.chmod(0o755)
+    for relative in previous:
+        if os.path.lexists(output / relative):  # one deleted by hand is rendered again
+            _link_into(output, spare, relative)
+    shutil.copyfile(output / MARKER, spare / MARKER)
+    return spare
+
+
+def _catch_up(
+    spare: Path, output: Path, changed: list[str], removals: list[str], manifest: Manifest
+) -> None:
+    """Make the spare (now the old build) a copy of the new output again, by hard links."""
+    if any(_crosses_link(spare, relative) for relative in changed + removals):
+        return  # a linked folder in the old build: leave it, the next build makes a new spare
+    for relative in changed:
+        _link_into(output, spare, relative)
+    for relative in removals:
+        _remove(spare / relative, spare)
+    tops = _top_names(manifest)
+    for entry in os.scandir(spare):  # what someone put at the top of the old site
+        if entry.name != MARKER and entry.name not in tops:
+            _delete(Path(entry.path))
+    shutil.copyfile(output / MARKER, spare / MARKER)
 
 
 def _recover(output: Path) -> None:
-    """Finish a journalled commit (a build killed while committing), then clear leftovers."""
-    journal_path = _journal_path(output)
-    try:
-        journal = json.loads(journal_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        journal = None
-    if journal is not None:
-        staging = output.parent / journal["staging"]
-        for name, relative in journal["renames"]:
-            if (staging / name).exists():
-                target = output / safe_output_path(relative)
-                _make_parents(target, output)
-                os.replace(staging / name, target)
-        for relative in journal["removals"]:
-            _remove(output / safe_output_path(relative), output)
-        journal_path.unlink()
+    """Clear the staging folders of builds that were interrupted."""
     for leftover in output.parent.glob(f".{output.name}.tmp-*"):
         if leftover.is_dir() and not leftover.is_symlink() and (leftover / MARKER).is_file():
             shutil.rmtree(leftover)
 
 
-def _journal_path(output: Path) -> Path:
-    return output.parent / f".{output.name}.journal"
+def _spare_path(output: Path) -> Path:
+    return output.parent / f".{output.name}-spare"
 
 
 def _staging(output: Path) -> Path:
@@ -268,6 +298,17 @@ def _manifest_document(manifest: Manifest, record: dict[str, object]) -> dict[st
     return {"about": note, "build": record, "files": manifest}
 
 
+def _encode(document: object) -> bytes:
+    return json.dumps(document, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+def _read_document(folder: Path) -> object:
+    try:
+        return json.loads((folder / MARKER).read_bytes())
+    except (OSError, ValueError):
+        return None
+
+
 def _write_file(target: Path, item: Output) -> list:
     data = item.data or b""
     with open(target, "xb") as handle:
@@ -275,21 +316,110 @@ def _write_file(target: Path, item: Output) -> list:
     return [item.key, file_digest(data), len(data)]
 
 
+def _replace_file(root: Path, relative: str, item: Output) -> list:
+    """Write one file under `root` through a temporary name, replacing what was there."""
+    target = root / relative
+    _make_parents(target, root)
+    temp = target.with_name(f".{target.name}{_PART}")
+    entry = _write_file(temp, item) if not temp.exists() else _rewrite(temp, item)
+    os.replace(temp, target)
+    return entry
+
+
+def _rewrite(temp: Path, item: Output) -> list:
+    temp.unlink()
+    return _write_file(temp, item)
+
+
+def _link_into(source: Path, root: Path, relative: str) -> None:
+    """Make root/relative a hard link to source/relative, replacing what was there."""
+    target = root / relative
+    _make_parents(target, root)
+    if os.path.lexists(target):
+        temp = target.with_name(f".{target.name}{_PART}")
+        if os.path.lexists(temp):
+            temp.unlink()
+        os.link(source / relative, temp, follow_symlinks=False)
+        os.replace(temp, target)
+    else:
+        os.link(source / relative, target, follow_symlinks=False)
+
+
 def _write_manifest(path: Path, data: object) -> None:
-    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
-    temp = path.with_name(path.name + ".part")
-    temp.write_text(text, encoding="utf-8")
+    temp = path.with_name(path.name + _PART)
+    temp.write_bytes(_encode(data))
     os.replace(temp, path)
+
+
+def _carry_over(source: Path, target: Path, manifest: Manifest) -> None:
+    """Move the top-level entries we did not write (.git, .nojekyll, a CNAME) to `target`."""
+    tops = _top_names(manifest)
+    for entry in os.scandir(source):
+        name = entry.name
+        ours = name == MARKER or name in tops or name.endswith(_PART)
+        kept = (name.startswith(".") or name in _KEPT) and not ours
+        if kept and not os.path.lexists(target / name):
+            os.rename(entry.path, target / name)
+
+
+def _top_names(manifest: Manifest) -> set[str]:
+    return {relative.split("/", 1)[0] for relative in manifest}
+
+
+def _swap(spare: Path, output: Path) -> None:
+    """Exchange the two folders in one step; where the system cannot, in three quick renames."""
+    if _exchange(spare, output):
+        return
+    old = output.parent / f".{output.name}.tmp-swap"
+    os.rename(output, old)
+    os.rename(spare, output)
+    os.rename(old, spare)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two folders atomically with renameat2(RENAME_EXCHANGE); False if unsupported."""
+    renameat2 = getattr(_LIBC, "renameat2", None)
+    if renameat2 is None:
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
+        return False
+    raise OSError(code, os.strerror(code), str(b))
+
+
+def _load_libc() -> ctypes.CDLL | None:
+    try:
+        return ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+
+
+_LIBC = _load_libc()
 
 
 def _intact(output: Path, relative: str, entry: list) -> bool:
     return is_current(output, relative, entry[0], {relative: entry})
 
 
-def _make_parents(target: Path, output: Path) -> None:
+def _crosses_link(root: Path, relative: str) -> bool:
+    """Tell whether a folder on the way to root/relative is a symbolic link."""
+    folder = root
+    for part in relative.split("/")[:-1]:
+        folder = folder / part
+        if folder.is_symlink():
+            return True
+    return False
+
+
+def _make_parents(target: Path, root: Path) -> None:
     """Create the folders above `target`, replacing any symbolic link on the way (never followed)."""
-    folder = output
-    for part in target.relative_to(output).parts[:-1]:
+    if target.parent.is_dir() and not _crosses_link(root, target.relative_to(root).as_posix()):
+        return
+    folder = root
+    for part in target.relative_to(root).parts[:-1]:
         folder = folder / part
         if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
             folder.unlink()
@@ -297,19 +427,25 @@ def _make_parents(target: Path, output: Path) -> None:
             folder.mkdir()
 
 
-def _remove(path: Path, output: Path) -> None:
-    """Delete a file we wrote before and the folders it leaves empty."""
+def _remove(path: Path, root: Path) -> None:
+    """Delete a file we wrote before and the folders it leaves empty, never through a link."""
+    if _crosses_link(root, path.relative_to(root).as_posix()):
+        return
     if path.is_symlink() or path.is_file():
         path.unlink()
     folder = path.parent
     while (
-        folder != output
-        and folder.is_dir()
-        and not folder.is_symlink()
-        and not any(folder.iterdir())
+        folder != root and folder.is_dir() and not folder.is_symlink() and not any(folder.iterdir())
     ):
         folder.rmdir()
         folder = folder.parent
+
+
+def _delete(path: Path) -> None:
+    if path.is_symlink() or not path.is_dir():
+        path.unlink()
+    else:
+        shutil.rmtree(path)
 
 
 def _scan(output: Path) -> Manifest:
