@@ -141,7 +141,7 @@ def _parse_changed(
         else:
             todo.append((kind, path, name, config))
             stats.append(stat)
-    outcomes = run_parallel(_read_and_parse, todo, workers)
+    outcomes = run_parallel(_read_and_parse, todo, workers, share=True)
     for (_, _, name, _), stat, (digest, outcome) in zip(todo, stats, outcomes, strict=True):
         if not isinstance(outcome, BroadsheetError):
             cache.store(name, stat, digest, outcome)

@@ -8,6 +8,7 @@ nesting and oversized blocks are refused before any value is built.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,7 @@ MAX_DEPTH = 20  # nesting of lists and mappings
 _FENCE = "---"
 _PLAIN_TAGS = frozenset(
     f"tag:yaml.org,2002:{name}"
-    for name in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map")
+    for name in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map", "merge")
 )
 
 
@@ -97,8 +98,16 @@ def parse_mapping(
             f"front matter is larger than {MAX_FRONT_MATTER // 1024} KiB",
             SourceLocation(path, first_line),
         )
+    return _parse_simple(text, first_line) or parse_checked(text, path, first_line)
+
+
+def parse_checked(
+    text: str, path: Path, first_line: int = 1
+) -> tuple[dict[str, Any], dict[str, int]]:
+    """Parse a YAML mapping through its node tree, checking every node (the thorough path)."""
     try:
-        _check_events(text, path, first_line)
+        if _might_nest_deep(text):
+            _check_events(text, path, first_line)
         node = yaml.compose(text, Loader=Loader)
     except yaml.YAMLError as exc:
         problem = getattr(exc, "problem", None) or str(exc)
@@ -138,6 +147,42 @@ def parse_mapping(
     return {str(k): v for k, v in data.items()}, key_lines
 
 
+def _parse_simple(text: str, first_line: int) -> tuple[dict[str, Any], dict[str, int]] | None:
+    """The fast path for plain front matter: load it directly and find its keys by their lines.
+
+    Taken only when nothing needs the checks of the node tree: no anchors, aliases or tags
+    (no '&', '*' or '!' at all), nothing that could nest deeply, and every top-level key found
+    once, at the start of a line. Anything else, or any doubt, returns None: the full path.
+    """
+    if _NODE_PROPERTY.search(text) or _ODD_BREAK.search(text) or _might_nest_deep(text):
+        return None
+    try:
+        data = yaml.load(text, Loader=Loader)
+    except yaml.YAMLError:
+        return None  # the full path reports it with its line
+    if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
+        return None
+    key_lines: dict[str, int] = {}
+    for number, line in enumerate(text.split("\n")):
+        match = _TOP_KEY.match(line)
+        if match:
+            key = match.group(1) or match.group(2) or match.group(3)
+            if key in key_lines:
+                return None  # a duplicate: the full path names both lines
+            key_lines[key] = first_line + number
+    return (data, key_lines) if key_lines.keys() == data.keys() else None
+
+
+# An anchor, alias or tag where a node starts (inside plain text `*emphasis*` is only text);
+# and the line breaks YAML counts that str.split does not.
+_NODE_PROPERTY = re.compile(r"(?:^|[:?,\-\[{])\s*[&*!]", re.MULTILINE)
+_ODD_BREAK = re.compile("[\x85\u2028\u2029\r]")
+# A top-level key: at the start of a line, plain or quoted, followed by ':' and a space or the end.
+_TOP_KEY = re.compile(
+    r"""^(?:"([^"\\]*)"|'([^']*)'|([^\s#'"\-?:\[\]{},&*!|>%@`][^:#]*?))\s*:(?:\s|$)"""
+)
+
+
 def _error_line(exc: yaml.YAMLError, text: str) -> int:
     """The 0-based line of a YAML error; past the end of the block, where the construct began."""
     problem = getattr(exc, "problem_mark", None)
@@ -147,6 +192,19 @@ def _error_line(exc: yaml.YAMLError, text: str) -> int:
         return 0
     line = context.line if problem.line > last and context is not None else problem.line
     return min(line, last)
+
+
+def _might_nest_deep(text: str) -> bool:
+    """Tell whether `text` has enough nesting marks to go deeper than MAX_DEPTH.
+
+    Front matter without them cannot reach the depth that crashes the composer, so it skips the
+    slower event check; _check_tree still checks depth, aliases and tags on every document.
+    """
+    marks = sum(text.count(mark) for mark in ("[", "{", "- ", "-\n", "? "))
+    return marks > MAX_DEPTH or _DEEP_INDENT.search(text) is not None
+
+
+_DEEP_INDENT = re.compile(rf"^ {{{MAX_DEPTH},}}", re.MULTILINE)
 
 
 def _check_events(text: str, path: Path, first_line: int) -> None:

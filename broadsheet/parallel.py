@@ -25,9 +25,14 @@ def default_workers() -> int:
 
 
 def run_parallel(
-    function: Callable[..., R], jobs: Sequence[tuple[Any, ...]], workers: int
+    function: Callable[..., R], jobs: Sequence[tuple[Any, ...]], workers: int, share: bool = False
 ) -> Iterator[R]:
-    """Yield function(*job) for every job, in order; in `workers` processes when there are many."""
+    """Yield function(*job) for every job, in order; in `workers` processes when there are many.
+
+    With `share` this process takes the first part of the jobs itself while the others run
+    the rest: right when it would otherwise only wait. Without, it stays free to consume the
+    results as they come (the writer does).
+    """
     if (
         workers <= 1
         or len(jobs) < MIN_PARALLEL
@@ -35,10 +40,15 @@ def run_parallel(
     ):
         yield from (function(*job) for job in jobs)
         return
-    chunk = max(1, len(jobs) // (workers * 8))
+    helpers = workers - 1 if share else workers
+    mine = len(jobs) // workers if share else 0
+    rest = jobs[mine:]
+    chunk = max(1, len(rest) // (helpers * 8))
     context = multiprocessing.get_context("fork")
-    with context.Pool(workers) as pool:
-        yield from pool.imap(_Call(function), jobs, chunksize=chunk)
+    with context.Pool(helpers) as pool:
+        results = pool.imap(_Call(function), rest, chunksize=chunk)  # starts at once
+        yield from (function(*job) for job in jobs[:mine])
+        yield from results
 
 
 class _Call:

@@ -42,6 +42,7 @@ from broadsheet.write import (
     is_current,
     is_intact,
     marker_digest,
+    put_file,
     read_manifest,
     read_record,
     write_site,
@@ -219,6 +220,16 @@ class OutputStream:
             self.seconds += time.perf_counter() - start
             yield Output(recipe.path, data, recipe.key)
 
+    def render_into(self, folder: Path) -> Iterator[tuple[str, list]]:
+        """Render every output straight into `folder`, this process taking its share."""
+        global _RECIPES
+        _RECIPES = self.recipes
+        start = time.perf_counter()
+        yield from run_parallel(
+            _make_into, [(i, folder) for i in range(len(self.recipes))], self.workers, share=True
+        )
+        self.seconds += time.perf_counter() - start
+
 
 def stale_outputs(recipes: list[Recipe], output: Path | None) -> list[int]:
     """The indexes of the recipes whose file in `output` is missing or was made from other inputs."""
@@ -233,6 +244,11 @@ _RECIPES: list[Recipe] = []
 
 def _make(index: int) -> bytes:
     return _RECIPES[index].make()
+
+
+def _make_into(index: int, folder: Path) -> tuple[str, list]:
+    recipe = _RECIPES[index]
+    return put_file(folder, Output(recipe.path, recipe.make(), recipe.key))
 
 
 def _check_unique_slugs(content: Content) -> None:

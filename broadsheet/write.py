@@ -27,6 +27,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 from broadsheet.cache import file_digest
 from broadsheet.errors import OutputError
@@ -176,15 +177,11 @@ def build_lock(output: Path) -> Iterator[None]:
 def _write_fresh(outputs: Iterable[Output], output: Path, record: dict[str, object]) -> WriteStats:
     """Build the whole site in a staging folder and rename it into place."""
     staging = _staging(output)
-    manifest: Manifest = {}
     try:
-        for item in outputs:
-            if item.data is None:
-                raise OutputError(f"{item.path} was to be kept from a previous build that is gone")
-            relative = item.path  # proven safe when planned (urls.safe_output_path)
-            target = staging / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            manifest[relative] = _write_file(target, item)
+        if isinstance(outputs, RendersInto):  # rendering processes write their files themselves
+            manifest = dict(outputs.render_into(staging))
+        else:
+            manifest = dict(put_file(staging, item) for item in outputs)
         _write_manifest(staging / MARKER, _manifest_document(manifest, record))
         if output.exists():
             output.rmdir()  # empty, checked by the caller
@@ -193,6 +190,24 @@ def _write_fresh(outputs: Iterable[Output], output: Path, record: dict[str, obje
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return WriteStats(len(manifest), 0, 0)
+
+
+@runtime_checkable
+class RendersInto(Protocol):
+    """Outputs that can be rendered straight into a folder, by several processes at once."""
+
+    def render_into(self, folder: Path) -> Iterator[tuple[str, list]]:
+        """Render every output into `folder` with put_file; yield each path and its entry."""
+        ...
+
+
+def put_file(folder: Path, item: Output) -> tuple[str, list]:
+    """Write one new file into a staging folder (any process may); return its manifest entry."""
+    if item.data is None:
+        raise OutputError(f"{item.path} was to be kept from a previous build that is gone")
+    target = folder / item.path  # proven safe when planned (urls.safe_output_path)
+    os.makedirs(target.parent, exist_ok=True)
+    return item.path, _write_file(target, item)
 
 
 def _write_changes(
