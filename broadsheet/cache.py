@@ -117,6 +117,11 @@ def cache_salt(config: Config) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def digest_of(*parts: Any) -> str:
+    """Hash any nesting of tuples, strings and numbers into a short key."""
+    return hashlib.sha256(repr(parts).encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
 def file_digest(data: bytes) -> str:
     """The content hash used for cache entries and change tracking."""
     return hashlib.sha256(data).hexdigest()

@@ -11,15 +11,19 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from broadsheet import __version__, importer
+from broadsheet import __version__
 from broadsheet.config import load_config
-from broadsheet.deploy import DeployOptions, deploy_site, run_git
 from broadsheet.errors import BroadsheetError, ErrorList
 from broadsheet.model import BuildContext
 from broadsheet.parallel import default_workers
 from broadsheet.pipeline import build
 from broadsheet.write import check_output_dir
+
+if TYPE_CHECKING:
+    from broadsheet.config import Config
+    from broadsheet.importer import ImportReport
 
 log = logging.getLogger("broadsheet")
 COMMANDS = ("build", "import", "serve", "deploy")
@@ -30,7 +34,7 @@ def main(argv: Sequence[str], root: Path | None = None) -> int:
     argv = list(argv)
     if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version")):
         argv.insert(0, "build")
-    args = _parser().parse_args(argv)
+    args = _parser(argv[0]).parse_args(argv)
     _setup_logging(args.verbose)
     root = (root or Path.cwd()).resolve()
     try:
@@ -44,7 +48,8 @@ def main(argv: Sequence[str], root: Path | None = None) -> int:
         return 130
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(command: str) -> argparse.ArgumentParser:
+    """The command line; the importer's modules load only when its command is the one run."""
     parser = argparse.ArgumentParser(prog="build.py", description="Build a news digest site.")
     parser.add_argument("--version", action="version", version=f"Broadsheet {__version__}")
     common = argparse.ArgumentParser(add_help=False)
@@ -62,7 +67,10 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_run_build)
 
     p = sub.add_parser("import", parents=[common], help="turn copied news text into articles")
-    importer.add_import_arguments(p)
+    if command == "import":
+        from broadsheet import importer
+
+        importer.add_import_arguments(p)
     p.set_defaults(run=_run_import)
 
     p = sub.add_parser("serve", parents=[common], help="preview the site with live reload")
@@ -93,6 +101,8 @@ def _add_build_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_import(args: argparse.Namespace, root: Path) -> int:
+    from broadsheet import importer
+
     config = load_config(root)
     report = importer.import_files(
         args.files, importer.options_from_args(args, root, config), config, root
@@ -101,8 +111,10 @@ def _run_import(args: argparse.Namespace, root: Path) -> int:
     return 1 if report.errors else 0
 
 
-def _print_import(report: importer.ImportReport) -> None:
+def _print_import(report: ImportReport) -> None:
     """Written files on stdout; warnings and errors on stderr."""
+    from broadsheet import importer
+
     for line in importer.format_report(report):
         if line.startswith(("wrote ", "would write ")) or ": already imported as " in line:
             print(line)
@@ -116,11 +128,7 @@ def _run_build(args: argparse.Namespace, root: Path) -> int:
     config = load_config(root, args.base_url)
     # checked as typed (Path("") would be "."), and before the inbox import writes anything
     output = check_output_dir(args.output if args.output is not None else config.output_dir, root)
-    inbox_failed = False
-    if not args.no_import and (root / importer.INBOX).is_dir():
-        report = importer.import_inbox(root, config)
-        _print_import(report)
-        inbox_failed = bool(report.errors)
+    inbox_failed = _import_inbox(args, root, config)
     ctx = BuildContext(
         root,
         config,
@@ -151,12 +159,14 @@ def _run_build(args: argparse.Namespace, root: Path) -> int:
         )
     log.info(result.summary())
     if inbox_failed:
-        log.info("some files in %s could not be imported; they are still there", importer.INBOX)
+        log.info("some files in content/inbox/ could not be imported; they are still there")
         return 1
     return 0
 
 
 def _run_deploy(args: argparse.Namespace, root: Path) -> int:
+    from broadsheet.deploy import DeployOptions, deploy_site, run_git
+
     options = DeployOptions(args.remote, args.branch, dry_run=args.dry_run, force=args.force)
     config = load_config(root)
     result = deploy_site(root, config, options, run_git)
@@ -177,10 +187,22 @@ def _run_deploy(args: argparse.Namespace, root: Path) -> int:
     return 0
 
 
+def _import_inbox(args: argparse.Namespace, root: Path, config: Config) -> bool:
+    """Import content/inbox/ unless --no-import; tell whether a file failed."""
+    if args.no_import or not (root / "content" / "inbox").is_dir():
+        return False
+    from broadsheet import importer  # the importer's modules load only when there is an inbox
+
+    report = importer.import_inbox(root, config)
+    _print_import(report)
+    return bool(report.errors)
+
+
 def _run_serve(args: argparse.Namespace, root: Path) -> int:
     from broadsheet.preview import PreviewOptions
     from broadsheet.server import serve  # imports tornado and livereload: only when serving
 
+    _import_inbox(args, root, load_config(root, args.base_url))
     options = PreviewOptions(root, args.base_url, drafts=args.drafts, strict=args.strict)
     serve(options, port=args.port, host=args.host, open_browser=args.open)
     return 0

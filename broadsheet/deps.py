@@ -17,14 +17,10 @@ import jinja2
 from jinja2 import meta, nodes
 
 from broadsheet import __version__
+from broadsheet.cache import digest_of
 from broadsheet.model import Article, Digest, Site
 
 TRACKED_SITE_ATTRIBUTES = frozenset({"pages", "config"})  # already part of every key
-
-
-def digest_of(*parts: Any) -> str:
-    """Hash any nesting of tuples, strings and numbers into a short key."""
-    return hashlib.sha256(repr(parts).encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
 class Dependencies:

@@ -7,10 +7,13 @@ on), tables on, and links limited to http(s), mailto and relative URLs.
 from __future__ import annotations
 
 import re
+from functools import cache
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from markdown_it import MarkdownIt
-from markdown_it.rules_block import StateBlock
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+    from markdown_it.rules_block import StateBlock
 
 # Characters of Markdown we render for one field. Some inputs (a long run of "![") cost tens of
 # microseconds per character in the parser, so the limit also bounds the time of one file;
@@ -36,7 +39,7 @@ def render_markdown(text: str) -> str:
     """Render Markdown to HTML with raw HTML escaped and unsafe link schemes dropped."""
     if len(text) > MAX_MARKDOWN:
         raise MarkdownError(f"Markdown is larger than {MAX_MARKDOWN // 1024} KiB")
-    return _MD.render(text)
+    return _parser().render(text)
 
 
 class MarkdownError(ValueError):
@@ -62,13 +65,14 @@ def _validate_link(url: str) -> bool:
     return scheme is None or scheme.group(1).lower() in _SAFE_SCHEMES
 
 
-def _make_parser() -> MarkdownIt:
+@cache
+def _parser() -> MarkdownIt:
+    """The one parser, made on first use (a build with nothing to parse never loads it)."""
+    from markdown_it import MarkdownIt
+
     options = {"html": False, "xhtmlOut": False, "maxNesting": MAX_NESTING + 1}
     md = MarkdownIt("commonmark", options)
     md.enable("table")
     md.block.ruler.before("table", "refuse_deep", _refuse_deep)
     md.validateLink = _validate_link  # type: ignore[method-assign]
     return md
-
-
-_MD = _make_parser()

@@ -16,9 +16,8 @@ from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
-from broadsheet.cache import CACHE_DIR, ContentCache
+from broadsheet.cache import CACHE_DIR, ContentCache, digest_of
 from broadsheet.content import Content, load_content
-from broadsheet.deps import digest_of
 from broadsheet.digests import build_digests, digest_index
 from broadsheet.errors import (
     BroadsheetError,
@@ -28,10 +27,8 @@ from broadsheet.errors import (
     OutputError,
     SourceLocation,
 )
-from broadsheet.feeds import render_feeds
 from broadsheet.model import Article, BuildContext, Output, Recipe, Site
 from broadsheet.parallel import run_parallel
-from broadsheet.render import dependencies, make_environment, render_site, render_static
 from broadsheet.stamp import input_stamp, read_stamp, save_stamp
 from broadsheet.taxonomy import build_taxonomy, newest_first
 from broadsheet.urls import safe_output_path
@@ -86,9 +83,10 @@ def build(ctx: BuildContext, write: bool = True, cache: ContentCache | None = No
     output = check_output_dir(ctx.output or ctx.config.output_dir, ctx.root) if write else None
     with _timed(timings, "check"):
         stamp = input_stamp(ctx)
-        if output is not None and ctx.use_cache and (done := _unchanged(ctx, output, stamp)):
-            done.timings.update(timings)
-            return done
+        done = _unchanged(ctx, output, stamp) if output is not None and ctx.use_cache else None
+    if done is not None:
+        done.timings.update(timings)
+        return done
     if cache is None:
         cache = ContentCache.load(ctx.root, ctx.config) if ctx.use_cache else ContentCache(None, "")
     with _timed(timings, "load"):
@@ -180,6 +178,10 @@ def build_site(content: Content, ctx: BuildContext) -> tuple[Site, list[Broadshe
 
 def plan_outputs(site: Site, ctx: BuildContext) -> list[Recipe]:
     """Return the recipe of every page, feed and static file, plus the context's extra files."""
+    # Jinja and the renderers load here, so a build with nothing to do never pays for them.
+    from broadsheet.feeds import render_feeds
+    from broadsheet.render import dependencies, make_environment, render_site, render_static
+
     bytecode = ctx.root / CACHE_DIR / "templates" if ctx.use_cache else None
     if bytecode is not None:
         bytecode.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 from broadsheet import __version__
-from broadsheet.deps import digest_of
+from broadsheet.cache import digest_of
 from broadsheet.model import BuildContext
 from broadsheet.sources import is_junk
 
