@@ -13,6 +13,7 @@ import hashlib
 import logging
 import os
 import pickle
+import secrets
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -39,16 +40,23 @@ class Entry:
 
 
 class ContentCache:
-    """Parsed files by project-relative name; `save` writes it back if anything changed."""
+    """Parsed files by project-relative name; `save` writes back what changed.
+
+    On disk: a base file with every entry, and a small delta file with the entries changed since
+    the base was written, so saving after editing one article writes one entry, not thousands.
+    The delta names its base by a token; a delta of another base is ignored.
+    """
 
     def __init__(
-        self, path: Path | None, salt: str, entries: dict[str, Entry] | None = None
+        self, path: Path | None, salt: str, entries: dict[str, Entry] | None = None, token: str = ""
     ) -> None:
         self.path = path  # None: a cache that lives only in memory (serve keeps one)
         self.salt = salt
         self.entries = entries or {}
         self.hits = 0
         self.misses = 0
+        self._token = token  # names the base file these entries came from; "" for none
+        self._delta: dict[str, Entry | None] = {}  # changed (or, as None, removed) since base
         self._dirty = False
 
     @classmethod
@@ -56,14 +64,21 @@ class ContentCache:
         """Read the project's cache, or start an empty one if it is unusable."""
         path = root / CACHE_DIR / "content.pickle"
         salt = cache_salt(config)
-        try:
-            data = path.read_bytes()
-        except OSError:
+        base = _read(path, salt)
+        if base is None:
+            log.debug("content cache %s is missing, stale or corrupt; rebuilding it", path)
             return cls(path, salt)
-        entries = _unpickle(data, salt)
-        if entries is None:
-            log.debug("content cache %s is stale or corrupt; rebuilding it", path)
-        return cls(path, salt, entries)
+        token, entries = base
+        cache = cls(path, salt, entries, token)
+        delta = _read(_delta_path(path), salt)
+        if delta is not None and delta[0] == token:
+            cache._delta = delta[1]
+            for name, entry in cache._delta.items():
+                if entry is None:
+                    entries.pop(name, None)
+                else:
+                    entries[name] = entry
+        return cache
 
     def lookup(self, name: str, stat: os.stat_result) -> Entry | None:
         """Return the entry for an unchanged file, judged by size and modification time."""
@@ -84,31 +99,71 @@ class ContentCache:
 
     def store(self, name: str, stat: os.stat_result, digest: str, value: Any) -> None:
         """Remember what parsing a file gave."""
-        self.entries[name] = Entry(stat.st_size, stat.st_mtime_ns, digest, value)
+        self.entries[name] = self._delta[name] = Entry(
+            stat.st_size, stat.st_mtime_ns, digest, value
+        )
         self._dirty = True
 
     def forget_except(self, names: set[str]) -> None:
         """Drop the entries of files that no longer exist."""
         for name in set(self.entries) - names:
             del self.entries[name]
+            self._delta[name] = None
             self._dirty = True
 
     def save(self) -> None:
-        """Write the cache atomically, if it changed; a failure only costs the next build time."""
+        """Write what changed, atomically; a failure only costs the next build time."""
         if self.path is None or not self._dirty:
             return
-        payload = _MAGIC + self.salt.encode() + b"\n" + pickle.dumps(self.entries, protocol=5)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, temp = tempfile.mkstemp(prefix=".content-", dir=self.path.parent)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(payload)
-            os.replace(temp, self.path)
+            if self._token and len(self._delta) <= max(64, len(self.entries) // 20):
+                _write(_delta_path(self.path), self.salt, self._token, self._delta)
+            else:
+                self._token = secrets.token_hex(8)
+                _write(self.path, self.salt, self._token, self.entries)
+                _delta_path(self.path).unlink(missing_ok=True)
+                self._delta = {}
             self._dirty = False
         except OSError as exc:
             log.warning(
                 "could not write the cache %s (%s); the next build will be slower", self.path, exc
             )
+
+
+def _delta_path(path: Path) -> Path:
+    return path.with_suffix(".delta")
+
+
+def _write(path: Path, salt: str, token: str, data: object) -> None:
+    payload = _MAGIC + f"{salt}\n{token}\n".encode() + pickle.dumps(data, protocol=5)
+    fd, temp = tempfile.mkstemp(prefix=".content-", dir=path.parent)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(payload)
+    os.replace(temp, path)
+
+
+def _read(path: Path, salt: str) -> tuple[str, dict[str, Any]] | None:
+    """Return (token, entries) of a cache file made with this salt, or None."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    header = _MAGIC + salt.encode() + b"\n"
+    if not data.startswith(header):
+        return None
+    token, newline, body = data[len(header) :].partition(b"\n")
+    if not newline:
+        return None
+    try:
+        entries = pickle.loads(body)
+    except Exception:
+        return None
+    if not isinstance(entries, dict) or not all(
+        e is None or isinstance(e, Entry) for e in entries.values()
+    ):
+        return None
+    return token.decode("ascii", "replace"), entries
 
 
 def cache_salt(config: Config) -> str:
@@ -125,16 +180,3 @@ def digest_of(*parts: Any) -> str:
 def file_digest(data: bytes) -> str:
     """The content hash used for cache entries and change tracking."""
     return hashlib.sha256(data).hexdigest()
-
-
-def _unpickle(data: bytes, salt: str) -> dict[str, Entry] | None:
-    header = _MAGIC + salt.encode() + b"\n"
-    if not data.startswith(header):
-        return None
-    try:
-        entries = pickle.loads(data[len(header) :])
-    except Exception:
-        return None
-    if not isinstance(entries, dict) or not all(isinstance(e, Entry) for e in entries.values()):
-        return None
-    return entries

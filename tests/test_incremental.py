@@ -183,3 +183,29 @@ def test_an_error_in_a_worker_is_reported_like_any_other(make_site) -> None:
         match=re.escape("content/articles/2025-12-01-s50.md:2: 'title' must be text"),
     ):
         run(root, workers=2)
+
+
+def test_an_edit_saves_a_small_delta_and_leaves_the_cache_base_alone(sample_site: Path) -> None:
+    run(sample_site)
+    base = sample_site / ".cache/broadsheet/content.pickle"
+    before = base.read_bytes()
+    path = sample_site / ARTICLE
+    path.write_text(path.read_text().replace("faint comet", "faint comet, again"))
+    run(sample_site)
+    delta = sample_site / ".cache/broadsheet/content.delta"
+    assert base.read_bytes() == before
+    assert 0 < delta.stat().st_size < len(before) // 4
+    again = run(sample_site, output=sample_site / "elsewhere")  # no early stop: reads the cache
+    assert again.cache_misses == 0
+    assert "faint comet, again" in (sample_site / f"elsewhere/articles/{SLUG}/index.html").read_text()
+
+
+def test_a_delta_of_another_base_is_ignored(sample_site: Path) -> None:
+    run(sample_site)
+    path = sample_site / ARTICLE
+    path.write_text(path.read_text() + "\nEdited.\n")
+    run(sample_site)
+    (sample_site / ".cache/broadsheet/content.pickle").unlink()  # the delta's base is gone
+    again = run(sample_site, output=sample_site / "elsewhere")
+    assert again.cache_hits == 0 and again.cache_misses == 20
+    assert "Edited." in (sample_site / f"elsewhere/articles/{SLUG}/index.html").read_text()
