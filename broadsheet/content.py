@@ -186,7 +186,7 @@ def parse_article(document: Document, config: Config) -> Article:
         url=f.check("url", _check_url),
         author=f.text("author"),
         location=f.text("location"),
-        tags=tuple(Tag(name, "") for name in f.texts("tags")),
+        tags=tuple(Tag(name, slugify(name)) for name in f.texts("tags")),  # resolved by taxonomy
         highlights=f.texts("highlights"),
         images=f.check("images", _parse_images) or (),
         summary=f.text("summary"),

@@ -30,13 +30,39 @@ class Dependencies:
         self.env = env
         self._templates: dict[str, str] = {}
         self._trees: dict[str, nodes.Template] = {}
+        self._article_keys: dict[str, tuple[Any, ...]] = {}  # by slug, unique within a build
+        self._digest_keys: dict[str, tuple[Any, ...]] = {}  # by digest id
         pages = tuple((p.slug, p.title, p.fingerprint) for p in site.pages)
-        everything = site_key(site) if self._uses_whole_site() else ""
+        everything = self._site_key(site) if self._uses_whole_site() else ""
         self.common = digest_of(__version__, repr(site.config), drafts, pages, everything)
 
     def key(self, template: str, *parts: Any) -> str:
         """The key of an output made with `template` from `parts`."""
         return digest_of(self.common, self.template(template), parts)
+
+    def article(self, article: Article) -> tuple[Any, ...]:
+        """article_key, worked out once per article and build."""
+        key = self._article_keys.get(article.slug)
+        if key is None:
+            key = self._article_keys[article.slug] = article_key(article)
+        return key
+
+    def digest(self, digest: Digest) -> tuple[Any, ...]:
+        """digest_key, worked out once per digest and build."""
+        key = self._digest_keys.get(digest.id)
+        if key is None:
+            summary = (digest_summary(digest), digest.intro_html)
+            key = self._digest_keys[digest.id] = (
+                *summary,
+                tuple(map(self.article, digest.articles)),
+            )
+        return key
+
+    def _site_key(self, site: Site) -> str:
+        """A key for the whole site's content."""
+        return digest_of(
+            tuple(map(self.digest, site.digests)), tuple(map(self.article, site.articles))
+        )
 
     def plain(self, *parts: Any) -> str:
         """The key of an output made without templates."""
@@ -94,27 +120,11 @@ def article_key(article: Article) -> tuple[Any, ...]:
     return (article.fingerprint, tuple((t.name, t.slug) for t in article.tags))
 
 
-def digest_key(digest: Digest) -> tuple[Any, ...]:
-    """What a digest contributes to a page that shows it in full."""
-    return (
-        digest_summary(digest),
-        digest.intro_html,
-        tuple(article_key(a) for a in digest.articles),
-    )
-
-
 def digest_summary(digest: Digest | None) -> tuple[Any, ...]:
     """What a digest contributes to a page that only links to it."""
     if digest is None:
         return ()
     return (digest.id, digest.number, digest.title, digest.start, digest.end, len(digest.articles))
-
-
-def site_key(site: Site) -> str:
-    """A key for the whole site's content."""
-    return digest_of(
-        tuple(digest_key(d) for d in site.digests), tuple(article_key(a) for a in site.articles)
-    )
 
 
 def static_key(path: str, data: bytes) -> str:

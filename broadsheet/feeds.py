@@ -16,7 +16,7 @@ from functools import partial
 
 import jinja2
 
-from broadsheet.deps import Dependencies, article_key, digest_key
+from broadsheet.deps import Dependencies
 from broadsheet.model import Article, Digest, Recipe, Site, Tag
 from broadsheet.render import render_template
 from broadsheet.urls import Urls, output_path
@@ -31,7 +31,7 @@ def render_feeds(
     """Return recipes for the site feed, tag feeds, JSON Feed, sitemap, robots.txt and CNAME."""
     urls = Urls(site.config)
     digests = site.digests[: site.config.feed_size]
-    parts = tuple(digest_key(d) for d in digests)
+    parts = tuple(deps.digest(d) for d in digests)
     feed_url = urls.file("feed.xml")
     recipes = [
         Recipe(
@@ -73,7 +73,7 @@ def _tag_feed(
         entries = [_article_entry(a, env, urls) for a in articles]
         return _atom(site, urls, feed_url, title, entries, tag)
 
-    key = deps.key("feed_article.html", "tag", tag, tuple(article_key(a) for a in articles))
+    key = deps.key("feed_article.html", "tag", tag, tuple(deps.article(a) for a in articles))
     return Recipe(output_path(feed_url, urls), key, make)
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import jinja2
 
-from broadsheet.deps import Dependencies, article_key, digest_key, digest_summary, static_key
+from broadsheet.deps import Dependencies, digest_summary, static_key
 from broadsheet.errors import SourceLocation, TemplateError
 from broadsheet.model import Digest, Recipe, Site
 from broadsheet.sources import is_junk
@@ -82,7 +82,7 @@ def render_site(
             deps.key(template, *parts),
             partial(_render, env, template, url, context),
         )
-        for template, url, context, parts in _pages(site, urls)
+        for template, url, context, parts in _pages(site, urls, deps)
     ]
 
 
@@ -121,21 +121,21 @@ def _render(env: jinja2.Environment, template: str, url: str, context: dict[str,
     return render_template(env, template, page_url=url, **context).encode("utf-8")
 
 
-def _pages(site: Site, urls: Urls) -> Iterator[PageSpec]:
+def _pages(site: Site, urls: Urls, deps: Dependencies) -> Iterator[PageSpec]:
     """Yield every HTML page: its template, URL, context and what its key is made of."""
-    yield from _home_pages(site, urls)
+    yield from _home_pages(site, urls, deps)
     for digest in site.digests:
         prev, next_ = site.digest(digest.prev_id), site.digest(digest.next_id)
-        parts = (digest_key(digest), digest_summary(prev), digest_summary(next_))
+        parts = (deps.digest(digest), digest_summary(prev), digest_summary(next_))
         context = {"digest": digest, "prev": prev, "next": next_}
         yield "digest.html", urls.digest(digest), context, parts
     for article in site.articles:
         digest = site.digest(site.digest_of.get(article.slug))
-        parts = (article_key(article), digest_summary(digest))
+        parts = (deps.article(article), digest_summary(digest))
         yield "article.html", urls.article(article), {"article": article, "digest": digest}, parts
     counts = [(tag, len(site.tag_articles[tag.slug])) for tag in site.tags]
     yield "tags.html", urls.file("tags/"), {"tags": counts}, tuple(counts)
-    yield from _tag_pages(site, urls)
+    yield from _tag_pages(site, urls, deps)
     summaries = tuple(map(digest_summary, site.digests))
     yield "archive.html", urls.file("archive/"), {"years": archive_groups(site.digests)}, summaries
     for page in site.pages:
@@ -143,7 +143,7 @@ def _pages(site: Site, urls: Urls) -> Iterator[PageSpec]:
     yield "404.html", urls.file("404.html"), {}, ()
 
 
-def _home_pages(site: Site, urls: Urls) -> Iterator[PageSpec]:
+def _home_pages(site: Site, urls: Urls, deps: Dependencies) -> Iterator[PageSpec]:
     """The latest digest in full, then the others listed, home_digests to a page."""
     size = site.config.home_digests
     older = site.digests[1:]
@@ -152,11 +152,11 @@ def _home_pages(site: Site, urls: Urls) -> Iterator[PageSpec]:
         pager = _pager(number, len(chunks), urls.home)
         latest = site.digests[0] if number == 1 and site.digests else None
         context = {"latest": latest, "digests": chunk, "pagination": pager}
-        parts = (digest_key(latest) if latest else (), tuple(map(digest_summary, chunk)), pager)
+        parts = (deps.digest(latest) if latest else (), tuple(map(digest_summary, chunk)), pager)
         yield "index.html", urls.home(number), context, parts
 
 
-def _tag_pages(site: Site, urls: Urls) -> Iterator[PageSpec]:
+def _tag_pages(site: Site, urls: Urls, deps: Dependencies) -> Iterator[PageSpec]:
     size = site.config.tag_page_size
     for tag in site.tags:
         articles = site.tag_articles[tag.slug]
@@ -164,7 +164,7 @@ def _tag_pages(site: Site, urls: Urls) -> Iterator[PageSpec]:
         for number, chunk in enumerate(chunks, start=1):
             pager = _pager(number, len(chunks), partial(urls.tag, tag))
             context = {"tag": tag, "articles": chunk, "pagination": pager, "count": len(articles)}
-            parts = (tag, tuple(map(article_key, chunk)), pager, len(articles))
+            parts = (tag, tuple(map(deps.article, chunk)), pager, len(articles))
             yield "tag.html", urls.tag(tag, number), context, parts
 
 

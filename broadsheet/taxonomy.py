@@ -88,8 +88,10 @@ def _preferred(names: Counter[str]) -> str:
 
 
 def _resolve(article: Article, tags: Mapping[str, Tag]) -> Article:
+    """The article with each tag spelled as the site spells it, once; itself if it already is."""
     seen: dict[str, Tag] = {}
     for tag in article.tags:
         slug = slugify(tag.name)
         seen.setdefault(slug, tags[slug])
-    return replace(article, tags=tuple(seen.values()))
+    resolved = tuple(seen.values())
+    return article if resolved == article.tags else replace(article, tags=resolved)
