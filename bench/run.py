@@ -13,7 +13,6 @@ run and the machine's description go to the JSON file.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import platform
@@ -37,8 +36,6 @@ from bench.corpus import generate_corpus  # noqa: E402
 BUILD = REPO / "build.py"
 _STATS = re.compile(r"(\d+) files written, (\d+) unchanged, (\d+) removed")
 _SUMMARY = re.compile(r"files in ([\d.]+)s")
-# Where the preview server's rebuild API may live, first match wins: (module, class).
-SERVE_APIS = (("broadsheet.preview", "Preview"), ("broadsheet.server", "Preview"))
 
 
 @dataclass(frozen=True)
@@ -141,57 +138,33 @@ def run_build(project: Path) -> BuildRun:
 
 
 def measure_serve_rebuild(project: Path) -> float | None:
-    """Return the median serve-mode rebuild time after a one-article edit, or None.
-
-    None means the preview server does not offer the API that measure_serve_rebuilds expects.
-    """
+    """Return the median serve-mode rebuild time after a one-article edit, or None."""
     measured = measure_serve_rebuilds(project)
     return statistics.median(measured["seconds"]) if measured else None
 
 
 def measure_serve_rebuilds(project: Path, runs: int = 5) -> dict[str, Any] | None:
-    """Time the preview server's in-process rebuild after a one-article edit, if it exists.
+    """Time the preview's in-process rebuild after a one-article edit, as `serve` runs it.
 
-    Expected API (the first of SERVE_APIS that imports): a class constructed with the project
-    root, `Preview(root)`, with a method `rebuild(changed: set[Path]) -> float` that rebuilds
-    after the given source files changed and returns the seconds it took. The first call,
-    `rebuild(set())`, is a warm-up that may build everything and is not measured. Then each run
-    appends a sentence to one article and calls `rebuild({that file})`; the wall time of the
-    call is what is reported (the returned seconds are kept too). Adapt SERVE_APIS or this
-    function when the server's API settles. Returns None when no such API is present, and the
-    table shows "n/a".
+    The first rebuild builds everything and is not measured. Then each run appends a sentence to
+    one article and times `Preview.rebuild` for that file: from the save being noticed to the
+    site being ready for the reload signal (the file watcher's polling is not included).
     """
-    preview_class = _find_serve_api()
-    if preview_class is None:
-        return None
+    from broadsheet.preview import Preview, PreviewOptions
+
     article = sorted((project / "content" / "articles").glob("*.md"))[0]
-    try:
-        preview = preview_class(project)
-        preview.rebuild(set())
-        seconds, reported = [], []
+    name = article.relative_to(project).as_posix()
+    seconds = []
+    with Preview(PreviewOptions(project)) as preview:
+        preview.rebuild()
         for number in range(runs):
             _append_sentence(article, 100 + number)
             start = time.perf_counter()
-            returned = preview.rebuild({article})
+            state = preview.rebuild((name,))
             seconds.append(time.perf_counter() - start)
-            reported.append(returned if isinstance(returned, int | float) else None)
-    except (TypeError, AttributeError) as exc:
-        _progress(f"serve rebuild API does not match what bench/run.py expects: {exc}")
-        return None
-    return {"api": f"{preview_class.__module__}.{preview_class.__name__}", "seconds": seconds,
-            "reported": reported}  # fmt: skip
-
-
-def _find_serve_api() -> type | None:
-    for module_name, class_name in SERVE_APIS:
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            continue
-        found = getattr(module, class_name, None)
-        if isinstance(found, type) and hasattr(found, "rebuild"):
-            return found
-    return None
+            if state.errors:
+                raise RuntimeError(f"the preview rebuild failed: {state.errors}")
+    return {"api": "broadsheet.preview.Preview.rebuild", "seconds": seconds}
 
 
 def render_table(results: list[dict[str, Any]]) -> str:
