@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING
 from broadsheet import __version__
 from broadsheet.config import load_config
 from broadsheet.errors import BroadsheetError, ErrorList
+from broadsheet.manifest import check_output_dir
 from broadsheet.model import BuildContext
 from broadsheet.parallel import default_workers
 from broadsheet.pipeline import build
-from broadsheet.write import check_output_dir
 
 if TYPE_CHECKING:
     from broadsheet.config import Config

@@ -12,21 +12,29 @@ import difflib
 import logging
 import os
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 from broadsheet.cache import ContentCache, Entry, cache_salt, file_digest
 from broadsheet.config import Config
 from broadsheet.errors import BroadsheetError, ContentError, ErrorCollector, SourceLocation
+from broadsheet.fields import (
+    Fields,
+    check_bool,
+    check_digest_id,
+    check_mapping,
+    check_slug,
+    check_url,
+    parse_date,
+    parse_images,
+)
 from broadsheet.frontmatter import Document, decode_text, parse_document
-from broadsheet.markup import is_http_url, render_markdown
-from broadsheet.model import Article, DigestNote, Image, Page, Tag
+from broadsheet.model import Article, DigestNote, Page, Tag
 from broadsheet.parallel import run_parallel
-from broadsheet.slugs import is_slug, slugify
+from broadsheet.slugs import slugify
 from broadsheet.sources import list_sources
 
 log = logging.getLogger(__name__)
@@ -43,7 +51,6 @@ RESERVED_PAGE_SLUGS = frozenset(
     {"articles", "digests", "tags", "archive", "page", "static", "index", "404", "feed.xml",
      "feed.json", "sitemap.xml", "robots.txt", "cname", "livereload"}
 )  # fmt: skip
-_DIGEST_ID = re.compile(r"\d{4}-\d{2}-\d{2}|\d{4}-W\d{2}")
 _FILE_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}-")
 
 
@@ -171,31 +178,31 @@ def unknown_key_warnings(document: Document, allowed: tuple[str, ...]) -> list[B
 
 def parse_article(document: Document, config: Config) -> Article:
     """Validate one article's front matter and render its body."""
-    f = _Fields(document)
+    f = Fields(document)
     title = f.text("title", required=True)
-    published = f.check("date", lambda v: _parse_date(v, config.zone), required=True)
+    published = f.check("date", lambda v: parse_date(v, config.zone), required=True)
     section = f.text("section")
     if section is not None and config.sections and section not in config.sections:
         f.fail("section", f"'section' must be one of {', '.join(config.sections)}, got {section!r}")
-    slug = f.check("slug", _check_slug) or _slug_from_name(document.path)
+    slug = f.check("slug", check_slug) or _slug_from_name(document.path)
     article = Article(
         slug=slug or "",
         title=title or "",
         published=published or datetime.min.replace(tzinfo=config.zone),
         source=f.text("source"),
-        url=f.check("url", _check_url),
+        url=f.check("url", check_url),
         author=f.text("author"),
         location=f.text("location"),
         tags=tuple(Tag(name, slugify(name)) for name in f.texts("tags")),  # resolved by taxonomy
         highlights=f.texts("highlights"),
-        images=f.check("images", _parse_images) or (),
+        images=f.check("images", parse_images) or (),
         summary=f.text("summary"),
         note_html=f.markdown("note"),
         section=section,
-        digest_id=f.check("digest", _check_digest_id),
-        draft=f.check("draft", _check_bool) or False,
+        digest_id=f.check("digest", check_digest_id),
+        draft=f.check("draft", check_bool) or False,
         date_text=f.text("date_text"),
-        extra=f.check("extra", _check_mapping) or {},
+        extra=f.check("extra", check_mapping) or {},
         body_html=f.body_html(),
         path=document.path,
         lines=document.lines,
@@ -209,9 +216,9 @@ def parse_article(document: Document, config: Config) -> Article:
 
 def parse_digest_note(document: Document, config: Config) -> DigestNote:
     """Validate an editor's digest introduction; its file name is the digest id."""
-    f = _Fields(document)
+    f = Fields(document)
     digest_id = document.path.stem
-    if _check_digest_id(digest_id) is None or (
+    if check_digest_id(digest_id) is None or (
         ("-W" in digest_id) != (config.digest_period == "week")
     ):
         example = "2025-W49" if config.digest_period == "week" else "2025-12-02"
@@ -228,12 +235,12 @@ def parse_digest_note(document: Document, config: Config) -> DigestNote:
 
 def parse_page(document: Document, config: Config) -> Page:
     """Validate a standalone page such as About."""
-    f = _Fields(document)
-    slug = f.check("slug", _check_slug) or slugify(document.path.stem)
+    f = Fields(document)
+    slug = f.check("slug", check_slug) or slugify(document.path.stem)
     if slug in RESERVED_PAGE_SLUGS:
         f.fail("slug", f"page slug '{slug}' is reserved for the site's own pages; choose another")
     title = f.text("title", required=True) or ""
-    draft = f.check("draft", _check_bool) or False
+    draft = f.check("draft", check_bool) or False
     page = Page(slug, title, f.body_html(), draft, document.path, document.fingerprint)
     f.raise_if_any()
     return page
@@ -245,158 +252,6 @@ PARSERS: dict[str, Callable[[Document, Config], Any]] = {
     "pages": parse_page,
 }
 ALLOWED = {"articles": ARTICLE_KEYS, "digests": NOTE_KEYS, "pages": PAGE_KEYS}
-
-
-class _Fields:
-    """Read typed values out of one document, collecting an error per bad key."""
-
-    def __init__(self, document: Document) -> None:
-        self.document = document
-        self.errors = ErrorCollector()
-
-    def fail(self, key: str | None, message: str) -> None:
-        """Record an error at the line of `key` (or the first line)."""
-        line = self.document.lines.get(key, 1) if key else 1
-        self.errors.add(ContentError(message, SourceLocation(self.document.path, line)))
-
-    def check(self, key: str, convert: Callable[[Any], T], required: bool = False) -> T | None:
-        """Return the converted value of `key`, or None when absent or invalid."""
-        if key not in self.document.meta or self.document.meta[key] is None:
-            if required:
-                self.fail(None, f"'{key}' is required")
-            return None
-        try:
-            return convert(self.document.meta[key])
-        except ValueError as exc:
-            self.fail(key, f"'{key}' {exc}")
-            return None
-
-    def text(self, key: str, required: bool = False) -> str | None:
-        """Return a text value; `title: no` or `title: 2024` is an error, not a bool or int."""
-        value = self.check(key, _check_text, required)
-        if value is not None and not value.strip():
-            if required:
-                self.fail(key, f"'{key}' must not be empty")
-            return None
-        return value
-
-    def texts(self, key: str) -> tuple[str, ...]:
-        """Return a list of text values as a tuple."""
-        return self.check(key, _check_texts) or ()
-
-    def markdown(self, key: str) -> str | None:
-        """Return a text value rendered as Markdown."""
-        value = self.text(key)
-        return self._render(value, self.document.lines.get(key, 1)) if value else None
-
-    def body_html(self) -> str:
-        """Return the document's body rendered as Markdown."""
-        return self._render(self.document.body, self.document.body_line)
-
-    def _render(self, text: str, line: int) -> str:
-        try:
-            return render_markdown(text)
-        except ValueError as exc:
-            where = SourceLocation(self.document.path, line + getattr(exc, "line", 0))
-            self.errors.add(ContentError(str(exc), where))
-            return ""
-
-    def raise_if_any(self) -> None:
-        """Raise every error found in this document."""
-        self.errors.raise_if_any()
-
-
-def _describe(value: Any) -> str:
-    kinds = {
-        bool: "yes/no",
-        int: "a number",
-        float: "a number",
-        str: "text",
-        list: "a list",
-        dict: "a mapping",
-    }
-    kind = next((name for t, name in kinds.items() if isinstance(value, t)), type(value).__name__)
-    return f"{kind}: {value!r}" if not isinstance(value, list | dict) else kind
-
-
-def _check_text(value: Any) -> str:
-    if not isinstance(value, str):
-        raise ValueError(f"must be text, got {_describe(value)} (put it in quotes)")
-    return value.strip()
-
-
-def _check_texts(value: Any) -> tuple[str, ...]:
-    if not isinstance(value, list):
-        raise ValueError(f"must be a list of text, got {_describe(value)}")
-    for item in value:
-        if not isinstance(item, str) or not item.strip():
-            raise ValueError(f"must be a list of text, got an item that is {_describe(item)}")
-    return tuple(item.strip() for item in value)
-
-
-def _check_bool(value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError(f"must be true or false, got {_describe(value)}")
-    return value
-
-
-def _check_mapping(value: Any) -> Mapping[str, Any]:
-    if not isinstance(value, dict):
-        raise ValueError(f"must be a mapping of 'key: value' lines, got {_describe(value)}")
-    return value
-
-
-def _check_url(value: Any) -> str:
-    url = _check_text(value)
-    if not is_http_url(url):
-        raise ValueError(f"must be an http(s) URL, got {url!r}")
-    return url
-
-
-def _check_slug(value: Any) -> str:
-    slug = _check_text(value)
-    if not is_slug(slug):
-        raise ValueError(
-            f"must be lowercase letters, digits and hyphens (at most 80), got {slug!r}"
-        )
-    return slug
-
-
-def _check_digest_id(value: Any) -> str | None:
-    text = str(value) if isinstance(value, date) else _check_text(value)
-    if not _DIGEST_ID.fullmatch(text):
-        raise ValueError(f"must be a digest id like 2025-12-02 or 2025-W49, got {text!r}")
-    return text
-
-
-def _parse_images(value: Any) -> tuple[Image, ...]:
-    if not isinstance(value, list):
-        raise ValueError(f"must be a list of {{caption, credit}} entries, got {_describe(value)}")
-    images = []
-    for item in value:
-        if not isinstance(item, dict) or set(item) - {"caption", "credit"}:
-            raise ValueError("entries must have only 'caption' and 'credit'")
-        caption, credit = item.get("caption"), item.get("credit")
-        if not isinstance(caption, str) or not (credit is None or isinstance(credit, str)):
-            raise ValueError("'caption' and 'credit' must be text")
-        images.append(Image(caption.strip(), credit.strip() if credit else None))
-    return tuple(images)
-
-
-def _parse_date(value: Any, zone: ZoneInfo) -> datetime:
-    """Accept a date, a datetime (naive means the site's zone) or the same as ISO text."""
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError:
-            raise ValueError(
-                f"must look like 2025-12-02 or 2025-12-02T09:30:00+00:00, got {value!r}"
-            ) from None
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=zone) if value.tzinfo is None else value.astimezone(zone)
-    if isinstance(value, date):
-        return datetime.combine(value, time(0, 0), zone)
-    raise ValueError(f"must look like 2025-12-02, got {_describe(value)}")
 
 
 def _slug_from_name(path: Path) -> str:

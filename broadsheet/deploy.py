@@ -23,8 +23,8 @@ from typing import Protocol
 
 from broadsheet.config import CONFIG_FILE, Config
 from broadsheet.errors import BroadsheetError, DeployError, ErrorList, SourceLocation
+from broadsheet.manifest import MARKER
 from broadsheet.sources import is_junk
-from broadsheet.write import MARKER
 
 log = logging.getLogger(__name__)
 

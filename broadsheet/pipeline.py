@@ -27,23 +27,21 @@ from broadsheet.errors import (
     OutputError,
     SourceLocation,
 )
+from broadsheet.manifest import (
+    MARKER,
+    check_output_dir,
+    is_current,
+    is_intact,
+    marker_digest,
+    read_manifest,
+    read_record,
+)
 from broadsheet.model import Article, BuildContext, Output, Recipe, Site
 from broadsheet.parallel import run_parallel
 from broadsheet.stamp import input_stamp, read_stamp, save_stamp
 from broadsheet.taxonomy import build_taxonomy, newest_first
 from broadsheet.urls import safe_output_path
-from broadsheet.write import (
-    MARKER,
-    WriteStats,
-    check_output_dir,
-    is_current,
-    is_intact,
-    marker_digest,
-    put_file,
-    read_manifest,
-    read_record,
-    write_site,
-)
+from broadsheet.write import WriteStats, put_file, write_site
 
 log = logging.getLogger(__name__)
 

@@ -16,11 +16,9 @@ from __future__ import annotations
 import ctypes
 import errno
 import fcntl
-import json
 import logging
 import os
 import shutil
-import stat as stat_module
 import tempfile
 import time
 from collections.abc import Iterable, Iterator
@@ -31,15 +29,23 @@ from typing import Protocol, runtime_checkable
 
 from broadsheet.cache import file_digest
 from broadsheet.errors import OutputError
+from broadsheet.manifest import (
+    KEPT,
+    MARKER,
+    Manifest,
+    encode,
+    is_entry_intact,
+    manifest_document,
+    read_document,
+    read_manifest,
+    scan_output,
+)
 from broadsheet.model import Output
 
 log = logging.getLogger(__name__)
 
-MARKER = ".broadsheet-site"  # in every folder we built: the manifest of the files we wrote
 LOCK_WAIT = 60.0  # seconds a build waits for another build of the same folder to finish
 _PART = ".broadsheet-part"  # suffix of files being written; never carried over, never kept
-_KEPT = ("CNAME",)  # plain files at the top of the output we leave alone unless we made them
-Manifest = dict[str, list]  # output path -> [key, sha256, size]; no times, so builds repeat
 
 
 @dataclass(frozen=True)
@@ -49,83 +55,6 @@ class WriteStats:
     written: int  # files with new bytes
     unchanged: int  # files left as they were
     removed: int  # files of the previous build that are gone
-
-
-def check_output_dir(output: Path | str, root: Path) -> Path:
-    """Return the absolute output folder, or refuse one that could destroy the project."""
-    text = str(output)
-    if not text.strip():
-        raise OutputError("output folder is empty; name a folder such as 'site'")
-    if "$" in text or text.startswith("~"):
-        raise OutputError(f"output folder {text!r} contains an unexpanded variable or '~'")
-    path = Path(os.path.abspath(root / output))
-    root = Path(os.path.abspath(root))
-    home = Path(os.path.expanduser("~"))
-    reasons = [
-        (path == Path(path.anchor), "it is the file system root"),
-        (path == home, "it is your home folder"),
-        (root.is_relative_to(path), "it is the project folder or one of its parents"),
-        (path.is_relative_to(root / "content"), "it is inside content/"),
-        (path.is_relative_to(root / "templates"), "it is inside templates/"),
-        (path.is_relative_to(root / "static"), "it is inside static/"),
-    ]
-    for refused, why in reasons:
-        if refused:
-            raise OutputError(f"refusing output folder {text!r}: {why}")
-    if path.is_symlink() or (path.exists() and not path.is_dir()):
-        raise OutputError(f"refusing output folder {text!r}: it is not a plain folder")
-    if path.is_dir() and any(path.iterdir()) and not (path / MARKER).is_file():
-        raise OutputError(
-            f"refusing to replace {text!r}: it is not empty and was not made by Broadsheet"
-            f" (no {MARKER} file); move it away or choose another output folder"
-        )
-    return path
-
-
-def read_manifest(output: Path) -> Manifest:
-    """Return what the previous build wrote into `output`, or {} if unknown."""
-    try:
-        data = json.loads((output / MARKER).read_text(encoding="utf-8"))
-        files = data["files"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return {}
-    return files if isinstance(files, dict) else {}
-
-
-def is_current(output: Path, path: str, key: str, manifest: Manifest) -> bool:
-    """Tell whether the file at `path` is still the one a build with this key wrote."""
-    entry = manifest.get(path)
-    if not entry or entry[0] != key:
-        return False
-    try:
-        info = os.lstat(os.path.join(output, path))
-    except OSError:
-        return False
-    return stat_module.S_ISREG(info.st_mode) and info.st_size == entry[2]
-
-
-def read_record(output: Path) -> dict[str, object]:
-    """Return what the previous build noted about itself in the manifest (its stamp, counts)."""
-    try:
-        record = json.loads((output / MARKER).read_text(encoding="utf-8")).get("build", {})
-    except (OSError, ValueError, AttributeError):
-        return {}
-    return record if isinstance(record, dict) else {}
-
-
-def marker_digest(output: Path) -> str:
-    """A hash of the manifest as it is on disk now, or "" when there is none."""
-    try:
-        return file_digest((output / MARKER).read_bytes())
-    except OSError:
-        return ""
-
-
-def is_intact(output: Path, manifest: Manifest) -> bool:
-    """Tell whether every file the previous build wrote is still there as it was written."""
-    return bool(manifest) and all(
-        is_current(output, p, e[0], manifest) for p, e in manifest.items()
-    )
 
 
 def write_site(
@@ -149,7 +78,7 @@ def _write_site(outputs: Iterable[Output], output: Path, record: dict[str, objec
         previous = read_manifest(output) if (output / MARKER).is_file() else None
         if previous is None and (not output.exists() or not any(output.iterdir())):
             return _write_fresh(outputs, output, record)
-        return _write_changes(outputs, output, previous or _scan(output), record)
+        return _write_changes(outputs, output, previous or scan_output(output), record)
 
 
 @contextmanager
@@ -182,7 +111,7 @@ def _write_fresh(outputs: Iterable[Output], output: Path, record: dict[str, obje
             manifest = dict(outputs.render_into(staging))
         else:
             manifest = dict(put_file(staging, item) for item in outputs)
-        _write_manifest(staging / MARKER, _manifest_document(manifest, record))
+        _write_manifest(staging / MARKER, manifest_document(manifest, record))
         if output.exists():
             output.rmdir()  # empty, checked by the caller
         os.rename(staging, output)
@@ -222,7 +151,7 @@ def _write_changes(
         relative = item.path  # proven safe when planned (urls.safe_output_path)
         old = previous.get(relative)
         if item.data is None or (
-            old and old[1] == file_digest(item.data) and _intact(output, relative, old)
+            old and old[1] == file_digest(item.data) and is_entry_intact(output, relative, old)
         ):
             if old is None:
                 raise OutputError(f"{relative} was to be kept from a previous build that is gone")
@@ -231,8 +160,8 @@ def _write_changes(
         manifest[relative] = _replace_file(spare, relative, item)
         changed.append(relative)
     removals = sorted(set(previous) - set(manifest))
-    document = _manifest_document(manifest, record)
-    if not changed and not removals and _encode(document) == _encode(_read_document(output)):
+    document = manifest_document(manifest, record)
+    if not changed and not removals and encode(document) == encode(read_document(output)):
         _write_manifest(spare / MARKER, document)  # the spare is a copy again
         os.utime(output / MARKER)  # its time says when the site was last built (deploy)
         return WriteStats(0, len(manifest), 0)
@@ -248,8 +177,8 @@ def _write_changes(
 def _ready_spare(output: Path, previous: Manifest) -> Path:
     """Return the spare folder, (re)made as a hard-linked copy of the output if it is not one."""
     spare = _spare_path(output)
-    current = _read_document(output)
-    if spare.is_dir() and not spare.is_symlink() and current and _read_document(spare) == current:
+    current = read_document(output)
+    if spare.is_dir() and not spare.is_symlink() and current and read_document(spare) == current:
         return spare
     if spare.is_symlink() or spare.is_file():
         spare.unlink()
@@ -308,22 +237,6 @@ def _staging(output: Path) -> Path:
     return staging
 
 
-def _manifest_document(manifest: Manifest, record: dict[str, object]) -> dict[str, object]:
-    note = "Made by Broadsheet: this folder is rebuilt by `python build.py`; do not edit it."
-    return {"about": note, "build": record, "files": manifest}
-
-
-def _encode(document: object) -> bytes:
-    return json.dumps(document, sort_keys=True, separators=(",", ":")).encode("utf-8")
-
-
-def _read_document(folder: Path) -> object:
-    try:
-        return json.loads((folder / MARKER).read_bytes())
-    except (OSError, ValueError):
-        return None
-
-
 def _write_file(target: Path, item: Output) -> list:
     data = item.data or b""
     with open(target, "xb") as handle:
@@ -362,7 +275,7 @@ def _link_into(source: Path, root: Path, relative: str) -> None:
 
 def _write_manifest(path: Path, data: object) -> None:
     temp = path.with_name(path.name + _PART)
-    temp.write_bytes(_encode(data))
+    temp.write_bytes(encode(data))
     os.replace(temp, path)
 
 
@@ -372,7 +285,7 @@ def _carry_over(source: Path, target: Path, manifest: Manifest) -> None:
     for entry in os.scandir(source):
         name = entry.name
         ours = name == MARKER or name in tops or name.endswith(_PART)
-        kept = (name.startswith(".") or name in _KEPT) and not ours
+        kept = (name.startswith(".") or name in KEPT) and not ours
         if kept and not os.path.lexists(target / name):
             os.rename(entry.path, target / name)
 
@@ -413,10 +326,6 @@ def _load_libc() -> ctypes.CDLL | None:
 
 
 _LIBC = _load_libc()
-
-
-def _intact(output: Path, relative: str, entry: list) -> bool:
-    return is_current(output, relative, entry[0], {relative: entry})
 
 
 def _crosses_link(root: Path, relative: str) -> bool:
@@ -461,16 +370,3 @@ def _delete(path: Path) -> None:
         path.unlink()
     else:
         shutil.rmtree(path)
-
-
-def _scan(output: Path) -> Manifest:
-    """List the files of an output folder without a manifest: everything but dot-entries."""
-    found: Manifest = {}
-    for folder, dirs, files in os.walk(output):
-        relative = Path(folder).relative_to(output)
-        if relative == Path("."):
-            dirs[:] = [d for d in dirs if not d.startswith(".")]
-            files = [f for f in files if not f.startswith(".") and f not in _KEPT]
-        for name in files:
-            found[(relative / name).as_posix()] = ["", "", -1]
-    return found
