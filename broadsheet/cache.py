@@ -9,6 +9,7 @@ corrupt, from another version or made with another config is ignored and rewritt
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import os
@@ -16,6 +17,8 @@ import pickle
 import secrets
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -131,6 +134,20 @@ class ContentCache:
             )
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cycle collector while unpickling, then freeze what was loaded: otherwise the
+    thousands of new objects set off full collections that walk all of them, again and again."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
+
+
 def _delta_path(path: Path) -> Path:
     return path.with_suffix(".delta")
 
@@ -156,7 +173,8 @@ def _read(path: Path, salt: str) -> tuple[str, dict[str, Any]] | None:
     if not newline:
         return None
     try:
-        entries = pickle.loads(body)
+        with _collector_paused():
+            entries = pickle.loads(body)
     except Exception:
         return None
     if not isinstance(entries, dict) or not all(

@@ -14,13 +14,14 @@ from datetime import date, datetime, timedelta
 from broadsheet.config import Config
 from broadsheet.errors import BroadsheetError, ContentError, SourceLocation
 from broadsheet.model import Article, Digest, DigestNote, Section
-from broadsheet.taxonomy import newest_first
 
 
 def build_digests(
     articles: Sequence[Article], notes: Sequence[DigestNote], config: Config
 ) -> tuple[tuple[Digest, ...], list[BroadsheetError]]:
-    """Return the digests newest first, and a warning for each note without articles."""
+    """Return the digests newest first, and a warning for each note without articles.
+
+    `articles` come newest first (taxonomy sorts them), and so they stay in each digest."""
     groups: dict[str, list[Article]] = defaultdict(list)
     for article in articles:
         groups[article.digest_id or digest_id_for(article.published, config)].append(article)
@@ -35,7 +36,7 @@ def build_digests(
     ids = sorted(groups, key=lambda i: (period_start(i), i))
     digests = []
     for number, digest_id in enumerate(ids, start=1):
-        members = sorted(groups[digest_id], key=newest_first)
+        members = groups[digest_id]  # in the order given: newest first
         note = by_id.get(digest_id)
         start = period_start(digest_id)
         end = start + timedelta(days=6) if "-W" in digest_id else start

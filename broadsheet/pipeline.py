@@ -6,6 +6,7 @@ read and validated before anything is written.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import time
@@ -39,7 +40,7 @@ from broadsheet.manifest import (
 from broadsheet.model import Article, BuildContext, Output, Recipe, Site
 from broadsheet.parallel import run_parallel
 from broadsheet.stamp import input_stamp, read_stamp, save_stamp
-from broadsheet.taxonomy import build_taxonomy, newest_first
+from broadsheet.taxonomy import build_taxonomy
 from broadsheet.urls import safe_output_path
 from broadsheet.write import WriteStats, put_file, write_site
 
@@ -79,9 +80,11 @@ def build(ctx: BuildContext, write: bool = True, cache: ContentCache | None = No
     """
     timings: dict[str, float] = {}
     output = check_output_dir(ctx.output or ctx.config.output_dir, ctx.root) if write else None
-    with _timed(timings, "check"):
-        stamp = input_stamp(ctx)
-        done = _unchanged(ctx, output, stamp) if output is not None and ctx.use_cache else None
+    stamp, done = "", None
+    if output is not None and ctx.use_cache:  # the stamp is kept in .cache/: none without it
+        with _timed(timings, "check"):
+            stamp = input_stamp(ctx)
+            done = _unchanged(ctx, output, stamp)
     if done is not None:
         done.timings.update(timings)
         return done
@@ -91,40 +94,63 @@ def build(ctx: BuildContext, write: bool = True, cache: ContentCache | None = No
         content = load_content(ctx.root, ctx.config, ctx.drafts, ctx.strict, cache, ctx.workers)
     with _timed(timings, "model"):
         site, model_warnings = build_site(content, ctx)
+    warnings = content.warnings + tuple(model_warnings)
+    with _collector_frozen():
+        result = _render_and_write(site, warnings, ctx, output, timings)
+    if output is not None and stamp:
+        save_stamp(ctx.root, output, digest_of(stamp, marker_digest(output)))
+    cache.save()
+    result.cache_hits, result.cache_misses = cache.hits, cache.misses
+    return result
+
+
+def _render_and_write(
+    site: Site,
+    warnings: tuple[BroadsheetError, ...],
+    ctx: BuildContext,
+    output: Path | None,
+    timings: dict[str, float],
+) -> BuildResult:
+    """Plan every output, render the stale ones and write them (or keep them, with no output)."""
     with _timed(timings, "render"):
         recipes = plan_outputs(site, ctx)
         stale = stale_outputs(recipes, output)
-    warnings = content.warnings + tuple(model_warnings)
-    counts = {
-        "articles": len(site.articles),
-        "digests": len(site.digests),
-        "tags": len(site.tags),
-        "files": len(recipes),
-    }
+    counts = {"articles": len(site.articles), "digests": len(site.digests), "tags": len(site.tags)}
     made = OutputStream(recipes, stale, ctx.workers)
     stats, outputs = None, ()
     with _timed(timings, "write"):
         if output is not None:
-            record = {**counts, "warnings": [_warning_record(w) for w in warnings]}
+            record = {
+                **counts,
+                "files": len(recipes),
+                "warnings": [_warning_record(w) for w in warnings],
+            }
             stats = write_site(made, output, record)
-            if ctx.use_cache:
-                save_stamp(ctx.root, output, digest_of(stamp, marker_digest(output)))
         else:
             outputs = tuple(made)
     timings["render"] += made.seconds  # pages render while the writer takes them
     timings["write"] -= made.seconds
-    cache.save()
     return BuildResult(
         **counts,
+        files=len(recipes),
         rendered=tuple(recipes[i].path for i in stale),
         stats=stats,
         warnings=warnings,
         timings=timings,
-        cache_hits=cache.hits,
-        cache_misses=cache.misses,
         outputs=outputs,
         site=site,
     )
+
+
+@contextmanager
+def _collector_frozen() -> Iterator[None]:
+    """Keep the cycle collector off the model (it lives to the end of the build) while the
+    thousands of pages are made; a long-running serve gets it back after each build."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _unchanged(ctx: BuildContext, output: Path, stamp: str) -> BuildResult | None:
@@ -159,7 +185,7 @@ def build_site(content: Content, ctx: BuildContext) -> tuple[Site, list[Broadshe
     digests, warnings = build_digests(taxonomy.articles, content.notes, ctx.config)
     if ctx.strict and warnings:
         raise ErrorList(warnings)
-    articles = tuple(sorted(taxonomy.articles, key=newest_first))
+    articles = taxonomy.articles  # newest first
     site = Site(
         config=ctx.config,
         articles=articles,

@@ -22,7 +22,7 @@ from broadsheet.slugs import slugify as _slugify
 class Taxonomy:
     """Tags resolved across the whole site."""
 
-    articles: tuple[Article, ...]  # same order as given, with resolved tags
+    articles: tuple[Article, ...]  # newest first, with resolved tags
     tags: tuple[Tag, ...]  # sorted by slug
     tag_articles: Mapping[str, tuple[Article, ...]]  # tag slug -> articles, newest first
 
@@ -51,13 +51,13 @@ def build_taxonomy(articles: Sequence[Article]) -> Taxonomy:
             errors.add(ContentError(message, _tags_line(article)))
     errors.raise_if_any()
     tags = {slug: Tag(_preferred(names), slug) for slug, names in spellings.items()}
-    resolved = tuple(_resolve(article, tags) for article in articles)
+    resolved = sorted((_resolve(article, tags) for article in articles), key=newest_first)
     tag_articles: dict[str, list[Article]] = defaultdict(list)
-    for article in sorted(resolved, key=newest_first):
+    for article in resolved:
         for tag in article.tags:
             tag_articles[tag.slug].append(article)
     return Taxonomy(
-        resolved,
+        tuple(resolved),
         tuple(tags[slug] for slug in sorted(tags)),
         {slug: tuple(items) for slug, items in sorted(tag_articles.items())},
     )

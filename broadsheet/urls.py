@@ -66,12 +66,14 @@ def output_path(url: str, urls: Urls) -> str:
 
 def safe_output_path(relative: str) -> str:
     """Return a relative output path (POSIX text) once proven it cannot leave the output folder."""
-    parts = relative.split("/")
+    wrapped = f"/{relative}/"
     bad = (
-        relative.startswith("/")
+        not relative
         or "\\" in relative
         or "\x00" in relative
-        or any(part in ("", ".", "..") for part in parts)
+        or "//" in wrapped
+        or "/./" in wrapped
+        or "/../" in wrapped
     )
     if bad:
         raise OutputError(f"refusing output path {relative!r}: it would leave the output folder")

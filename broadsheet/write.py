@@ -36,7 +36,6 @@ from broadsheet.manifest import (
     encode,
     is_entry_intact,
     manifest_document,
-    read_document,
     read_manifest,
     scan_output,
 )
@@ -160,8 +159,8 @@ def _write_changes(
         manifest[relative] = _replace_file(spare, relative, item)
         changed.append(relative)
     removals = sorted(set(previous) - set(manifest))
-    document = manifest_document(manifest, record)
-    if not changed and not removals and encode(document) == encode(read_document(output)):
+    document = encode(manifest_document(manifest, record))
+    if not changed and not removals and document == _marker_bytes(output):
         _write_manifest(spare / MARKER, document)  # the spare is a copy again
         os.utime(output / MARKER)  # its time says when the site was last built (deploy)
         return WriteStats(0, len(manifest), 0)
@@ -177,8 +176,8 @@ def _write_changes(
 def _ready_spare(output: Path, previous: Manifest) -> Path:
     """Return the spare folder, (re)made as a hard-linked copy of the output if it is not one."""
     spare = _spare_path(output)
-    current = read_document(output)
-    if spare.is_dir() and not spare.is_symlink() and current and read_document(spare) == current:
+    current = _marker_bytes(output)
+    if spare.is_dir() and not spare.is_symlink() and current and _marker_bytes(spare) == current:
         return spare
     if spare.is_symlink() or spare.is_file():
         spare.unlink()
@@ -274,9 +273,17 @@ def _link_into(source: Path, root: Path, relative: str) -> None:
 
 
 def _write_manifest(path: Path, data: object) -> None:
+    """Replace a marker file with `data` (a document, or one already encoded)."""
     temp = path.with_name(path.name + _PART)
-    temp.write_bytes(encode(data))
+    temp.write_bytes(data if isinstance(data, bytes) else encode(data))
     os.replace(temp, path)
+
+
+def _marker_bytes(folder: Path) -> bytes:
+    try:
+        return (folder / MARKER).read_bytes()
+    except OSError:
+        return b""
 
 
 def _carry_over(source: Path, target: Path, manifest: Manifest) -> None:
