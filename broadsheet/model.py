@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -148,6 +148,5 @@ class BuildContext:
     drafts: bool = False  # include drafts
     strict: bool = False  # warnings are errors
     output: Path | None = None  # output folder; None means root / config.output_dir
-    extra_outputs: tuple[Output, ...] = field(default=())  # e.g. the live-reload script
     workers: int = 1  # processes for parsing and rendering many files
     use_cache: bool = True  # keep parsed files in .cache/ between builds

@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 
 from broadsheet.cache import CACHE_DIR, ContentCache, digest_of
@@ -41,7 +40,6 @@ from broadsheet.model import Article, BuildContext, Output, Recipe, Site
 from broadsheet.parallel import run_parallel
 from broadsheet.stamp import input_stamp, read_stamp, save_stamp
 from broadsheet.taxonomy import build_taxonomy
-from broadsheet.urls import safe_output_path
 from broadsheet.write import WriteStats, put_file, write_site
 
 log = logging.getLogger(__name__)
@@ -201,7 +199,7 @@ def build_site(content: Content, ctx: BuildContext) -> tuple[Site, list[Broadshe
 
 
 def plan_outputs(site: Site, ctx: BuildContext) -> list[Recipe]:
-    """Return the recipe of every page, feed and static file, plus the context's extra files."""
+    """Return the recipe of every page, feed and static file."""
     # Jinja and the renderers load here, so a build with nothing to do never pays for them.
     from broadsheet.feeds import render_feeds
     from broadsheet.render import dependencies, make_environment, render_site, render_static
@@ -213,11 +211,6 @@ def plan_outputs(site: Site, ctx: BuildContext) -> list[Recipe]:
     deps = dependencies(site, env, ctx.drafts)
     pages = render_site(site, env, deps, drafts=ctx.drafts)
     recipes = pages + render_feeds(site, env, deps, pages) + render_static(ctx.root / "static")
-    for extra in ctx.extra_outputs:
-        path = safe_output_path(extra.path)
-        recipes.append(
-            Recipe(path, deps.plain(path, extra.data), partial(bytes, extra.data or b""))
-        )
     _check_unique_paths(recipes)
     return recipes
 

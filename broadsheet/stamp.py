@@ -28,8 +28,7 @@ def input_stamp(ctx: BuildContext) -> str:
     entries: list[tuple[str, int, int]] = []
     for top in ("content", "templates", "static"):
         _scan(ctx.root / top, top, entries)
-    extras = tuple((o.path, digest_of(o.data)) for o in ctx.extra_outputs)
-    return digest_of(__version__, repr(ctx.config), ctx.drafts, ctx.strict, extras, tuple(entries))
+    return digest_of(__version__, repr(ctx.config), ctx.drafts, ctx.strict, tuple(entries))
 
 
 def _scan(folder: Path, prefix: str, entries: list[tuple[str, int, int]]) -> None:
