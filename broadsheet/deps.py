@@ -30,8 +30,8 @@ class Dependencies:
         self.env = env
         self._templates: dict[str, str] = {}
         self._trees: dict[str, nodes.Template] = {}
-        self._article_keys: dict[str, tuple[Any, ...]] = {}  # by slug, unique within a build
-        self._digest_keys: dict[str, tuple[Any, ...]] = {}  # by digest id
+        self._article_keys: dict[str, str] = {}  # by slug, unique within a build
+        self._digest_keys: dict[str, str] = {}  # by digest id
         pages = tuple((p.slug, p.title, p.fingerprint) for p in site.pages)
         everything = self._site_key(site) if self._uses_whole_site() else ""
         self.common = digest_of(__version__, repr(site.config), drafts, pages, everything)
@@ -40,22 +40,20 @@ class Dependencies:
         """The key of an output made with `template` from `parts`."""
         return digest_of(self.common, self.template(template), parts)
 
-    def article(self, article: Article) -> tuple[Any, ...]:
+    def article(self, article: Article) -> str:
         """article_key, worked out once per article and build."""
         key = self._article_keys.get(article.slug)
         if key is None:
             key = self._article_keys[article.slug] = article_key(article)
         return key
 
-    def digest(self, digest: Digest) -> tuple[Any, ...]:
-        """digest_key, worked out once per digest and build."""
+    def digest(self, digest: Digest) -> str:
+        """What a digest contributes to a page that shows it in full, once per digest and build."""
         key = self._digest_keys.get(digest.id)
         if key is None:
-            summary = (digest_summary(digest), digest.intro_html)
-            key = self._digest_keys[digest.id] = (
-                *summary,
-                tuple(map(self.article, digest.articles)),
-            )
+            articles = tuple(map(self.article, digest.articles))
+            key = digest_of(digest_summary(digest), digest.intro_html, articles)
+            self._digest_keys[digest.id] = key
         return key
 
     def _site_key(self, site: Site) -> str:
@@ -115,9 +113,11 @@ class Dependencies:
 _PARSED: dict[tuple[str, str], nodes.Template] = {}  # parsed templates, by name and source
 
 
-def article_key(article: Article) -> tuple[Any, ...]:
+# Keys are made of plain strings, numbers, dates and tuples: their repr is fast and stable; an
+# article's or a digest's part is itself a short hash, so a page listing twenty stays small.
+def article_key(article: Article) -> str:
     """What an article contributes to any page that shows it."""
-    return (article.fingerprint, tuple((t.name, t.slug) for t in article.tags))
+    return digest_of(article.fingerprint, tuple((t.name, t.slug) for t in article.tags))
 
 
 def digest_summary(digest: Digest | None) -> tuple[Any, ...]:

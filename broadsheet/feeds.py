@@ -73,7 +73,9 @@ def _tag_feed(
         entries = [_article_entry(a, env, urls) for a in articles]
         return _atom(site, urls, feed_url, title, entries, tag)
 
-    key = deps.key("feed_article.html", "tag", tag, tuple(deps.article(a) for a in articles))
+    key = deps.key(
+        "feed_article.html", "tag", tag.name, tag.slug, tuple(map(deps.article, articles))
+    )
     return Recipe(output_path(feed_url, urls), key, make)
 
 

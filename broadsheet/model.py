@@ -150,3 +150,4 @@ class BuildContext:
     output: Path | None = None  # output folder; None means root / config.output_dir
     workers: int = 1  # processes for parsing and rendering many files
     use_cache: bool = True  # keep parsed files in .cache/ between builds
+    private_output: bool = False  # no one else touches the output (serve's): trust its manifest

@@ -112,7 +112,7 @@ def _render_and_write(
     """Plan every output, render the stale ones and write them (or keep them, with no output)."""
     with _timed(timings, "render"):
         recipes = plan_outputs(site, ctx)
-        stale = stale_outputs(recipes, output)
+        stale = stale_outputs(recipes, output, ctx.private_output)
     counts = {"articles": len(site.articles), "digests": len(site.digests), "tags": len(site.tags)}
     made = OutputStream(recipes, stale, ctx.workers)
     stats, outputs = None, ()
@@ -250,11 +250,17 @@ class OutputStream:
         self.seconds += time.perf_counter() - start
 
 
-def stale_outputs(recipes: list[Recipe], output: Path | None) -> list[int]:
-    """The indexes of the recipes whose file in `output` is missing or was made from other inputs."""
+def stale_outputs(recipes: list[Recipe], output: Path | None, private: bool = False) -> list[int]:
+    """The indexes of the recipes whose file in `output` is missing or was made from other inputs.
+
+    A `private` output (serve's own folder) is trusted to hold what its manifest says; any other
+    is checked file by file, in case someone deleted or replaced a page by hand.
+    """
     if output is None:
         return list(range(len(recipes)))
     previous = read_manifest(output)
+    if private:
+        return [i for i, r in enumerate(recipes) if previous.get(r.path, ("",))[0] != r.key]
     return [i for i, r in enumerate(recipes) if not is_current(output, r.path, r.key, previous)]
 
 

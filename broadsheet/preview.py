@@ -100,6 +100,7 @@ class Preview:
                 strict=options.strict,
                 output=self.site,
                 use_cache=False,  # the preview keeps its cache in memory, never in the project
+                private_output=True,
             )
             if self._cache.salt != cache_salt(config):  # parsing depends on the config
                 self._cache = ContentCache(None, cache_salt(config))

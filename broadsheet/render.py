@@ -134,7 +134,8 @@ def _pages(site: Site, urls: Urls, deps: Dependencies) -> Iterator[PageSpec]:
         parts = (deps.article(article), digest_summary(digest))
         yield "article.html", urls.article(article), {"article": article, "digest": digest}, parts
     counts = [(tag, len(site.tag_articles[tag.slug])) for tag in site.tags]
-    yield "tags.html", urls.file("tags/"), {"tags": counts}, tuple(counts)
+    parts = tuple((tag.name, tag.slug, count) for tag, count in counts)
+    yield "tags.html", urls.file("tags/"), {"tags": counts}, parts
     yield from _tag_pages(site, urls, deps)
     summaries = tuple(map(digest_summary, site.digests))
     yield "archive.html", urls.file("archive/"), {"years": archive_groups(site.digests)}, summaries
@@ -152,7 +153,8 @@ def _home_pages(site: Site, urls: Urls, deps: Dependencies) -> Iterator[PageSpec
         pager = _pager(number, len(chunks), urls.home)
         latest = site.digests[0] if number == 1 and site.digests else None
         context = {"latest": latest, "digests": chunk, "pagination": pager}
-        parts = (deps.digest(latest) if latest else (), tuple(map(digest_summary, chunk)), pager)
+        listed = tuple(map(digest_summary, chunk))
+        parts = (deps.digest(latest) if latest else (), listed, number, len(chunks))
         yield "index.html", urls.home(number), context, parts
 
 
@@ -164,7 +166,8 @@ def _tag_pages(site: Site, urls: Urls, deps: Dependencies) -> Iterator[PageSpec]
         for number, chunk in enumerate(chunks, start=1):
             pager = _pager(number, len(chunks), partial(urls.tag, tag))
             context = {"tag": tag, "articles": chunk, "pagination": pager, "count": len(articles)}
-            parts = (tag, tuple(map(deps.article, chunk)), pager, len(articles))
+            shown = tuple(map(deps.article, chunk))
+            parts = (tag.name, tag.slug, shown, number, len(chunks), len(articles))
             yield "tag.html", urls.tag(tag, number), context, parts
 
 
