@@ -17,6 +17,7 @@ import pickle
 import secrets
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,7 +30,10 @@ from broadsheet.config import Config
 log = logging.getLogger(__name__)
 
 CACHE_DIR = Path(".cache") / "broadsheet"
-_MAGIC = b"broadsheet-content-cache\n"
+_MAGIC = b"broadsheet-content-cache-2\n"
+# A file modified this close (ns) to when it was read may have changed again within the same
+# clock tick (coarse file systems tick every 2 s): its size and time are not trusted then.
+RACY_NS = 2_000_000_000
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,7 @@ class Entry:
     mtime_ns: int
     digest: str  # sha256 of the file's bytes
     value: Any  # what the parse_* function returned, with its warnings
+    checked_ns: int  # when the file was last read; a time this close to it proves nothing
 
 
 class ContentCache:
@@ -86,7 +91,12 @@ class ContentCache:
     def lookup(self, name: str, stat: os.stat_result) -> Entry | None:
         """Return the entry for an unchanged file, judged by size and modification time."""
         entry = self.entries.get(name)
-        if entry and entry.size == stat.st_size and entry.mtime_ns == stat.st_mtime_ns:
+        if (
+            entry
+            and entry.size == stat.st_size
+            and entry.mtime_ns == stat.st_mtime_ns
+            and entry.mtime_ns < entry.checked_ns - RACY_NS  # else an edit in the same tick hides
+        ):
             self.hits += 1
             return entry
         return None
@@ -102,9 +112,8 @@ class ContentCache:
 
     def store(self, name: str, stat: os.stat_result, digest: str, value: Any) -> None:
         """Remember what parsing a file gave."""
-        self.entries[name] = self._delta[name] = Entry(
-            stat.st_size, stat.st_mtime_ns, digest, value
-        )
+        entry = Entry(stat.st_size, stat.st_mtime_ns, digest, value, time.time_ns())
+        self.entries[name] = self._delta[name] = entry
         self._dirty = True
 
     def forget_except(self, names: set[str]) -> None:

@@ -47,8 +47,11 @@ class Dependencies:
             key = self._article_keys[article.slug] = article_key(article)
         return key
 
-    def digest(self, digest: Digest) -> str:
-        """What a digest contributes to a page that shows it in full, once per digest and build."""
+    def digest(self, digest: Digest | None) -> str:
+        """What a digest contributes to any page given it, once per digest and build. A page
+        given the Digest object can reach all of it (its articles too), so the key covers all."""
+        if digest is None:
+            return ""
         key = self._digest_keys.get(digest.id)
         if key is None:
             articles = tuple(map(self.article, digest.articles))

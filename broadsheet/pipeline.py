@@ -40,7 +40,7 @@ from broadsheet.model import Article, BuildContext, Output, Recipe, Site
 from broadsheet.parallel import run_parallel
 from broadsheet.stamp import input_stamp, read_stamp, save_stamp
 from broadsheet.taxonomy import build_taxonomy
-from broadsheet.write import WriteStats, put_file, write_site
+from broadsheet.write import WriteStats, build_lock, put_file, write_site
 
 log = logging.getLogger(__name__)
 
@@ -74,15 +74,23 @@ def build(ctx: BuildContext, write: bool = True, cache: ContentCache | None = No
     """Run every stage; write the site only if all of them succeeded.
 
     With `write` False nothing touches the disk and every file is rendered into the result.
-    `cache` keeps parsed files between builds (serve passes one it keeps in memory).
+    `cache` keeps parsed files between builds (serve passes one it keeps in memory). A build
+    that writes holds the output's lock throughout, so two builds never interleave.
     """
+    if not write:
+        return _build(ctx, None, cache)
+    output = check_output_dir(ctx.output or ctx.config.output_dir, ctx.root)
+    with build_lock(output):
+        return _build(ctx, output, cache)
+
+
+def _build(ctx: BuildContext, output: Path | None, cache: ContentCache | None) -> BuildResult:
     timings: dict[str, float] = {}
-    output = check_output_dir(ctx.output or ctx.config.output_dir, ctx.root) if write else None
-    stamp, done = "", None
+    stamp, done = None, None
     if output is not None and ctx.use_cache:  # the stamp is kept in .cache/: none without it
         with _timed(timings, "check"):
             stamp = input_stamp(ctx)
-            done = _unchanged(ctx, output, stamp)
+            done = _unchanged(ctx, output, stamp) if stamp else None
     if done is not None:
         done.timings.update(timings)
         return done

@@ -19,7 +19,7 @@ from typing import Any
 
 import jinja2
 
-from broadsheet.deps import Dependencies, digest_summary, static_key
+from broadsheet.deps import Dependencies, static_key
 from broadsheet.errors import SourceLocation, TemplateError
 from broadsheet.model import Digest, Recipe, Site
 from broadsheet.sources import is_junk
@@ -126,18 +126,18 @@ def _pages(site: Site, urls: Urls, deps: Dependencies) -> Iterator[PageSpec]:
     yield from _home_pages(site, urls, deps)
     for digest in site.digests:
         prev, next_ = site.digest(digest.prev_id), site.digest(digest.next_id)
-        parts = (deps.digest(digest), digest_summary(prev), digest_summary(next_))
+        parts = (deps.digest(digest), deps.digest(prev), deps.digest(next_))
         context = {"digest": digest, "prev": prev, "next": next_}
         yield "digest.html", urls.digest(digest), context, parts
     for article in site.articles:
         digest = site.digest(site.digest_of.get(article.slug))
-        parts = (deps.article(article), digest_summary(digest))
+        parts = (deps.article(article), deps.digest(digest))
         yield "article.html", urls.article(article), {"article": article, "digest": digest}, parts
     counts = [(tag, len(site.tag_articles[tag.slug])) for tag in site.tags]
     parts = tuple((tag.name, tag.slug, count) for tag, count in counts)
     yield "tags.html", urls.file("tags/"), {"tags": counts}, parts
     yield from _tag_pages(site, urls, deps)
-    summaries = tuple(map(digest_summary, site.digests))
+    summaries = tuple(map(deps.digest, site.digests))
     yield "archive.html", urls.file("archive/"), {"years": archive_groups(site.digests)}, summaries
     for page in site.pages:
         yield "page.html", urls.page(page), {"page": page}, (page.fingerprint,)
@@ -153,7 +153,7 @@ def _home_pages(site: Site, urls: Urls, deps: Dependencies) -> Iterator[PageSpec
         pager = _pager(number, len(chunks), urls.home)
         latest = site.digests[0] if number == 1 and site.digests else None
         context = {"latest": latest, "digests": chunk, "pagination": pager}
-        listed = tuple(map(digest_summary, chunk))
+        listed = tuple(map(deps.digest, chunk))
         parts = (deps.digest(latest) if latest else (), listed, number, len(chunks))
         yield "index.html", urls.home(number), context, parts
 

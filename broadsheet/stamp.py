@@ -12,10 +12,11 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import time
 from pathlib import Path
 
 from broadsheet import __version__
-from broadsheet.cache import digest_of
+from broadsheet.cache import RACY_NS, digest_of
 from broadsheet.model import BuildContext
 from broadsheet.sources import is_junk
 
@@ -23,15 +24,23 @@ _SKIPPED = frozenset({"inbox"})  # content/inbox holds raw text, not content
 STAMPS = Path(".cache") / "broadsheet" / "stamps.json"
 
 
-def input_stamp(ctx: BuildContext) -> str:
-    """Hash the settings and the size and time of every input file."""
+def input_stamp(ctx: BuildContext) -> str | None:
+    """Hash the settings and the size and time of every input file; None when a file changed
+    so recently that another change in the same clock tick would not show (no early stop)."""
     entries: list[tuple[str, int, int]] = []
     for top in ("content", "templates", "static"):
-        _scan(ctx.root / top, top, entries)
+        _scan(ctx.root / top, top, entries, set())
+    if entries and max(e[2] for e in entries) > time.time_ns() - RACY_NS:
+        return None
     return digest_of(__version__, repr(ctx.config), ctx.drafts, ctx.strict, tuple(entries))
 
 
-def _scan(folder: Path, prefix: str, entries: list[tuple[str, int, int]]) -> None:
+def _scan(folder: Path, prefix: str, entries: list[tuple[str, int, int]], seen: set[str]) -> None:
+    """Add every file below `folder`, following linked folders once (a loop is cut)."""
+    real = os.path.realpath(folder)
+    if real in seen:
+        return
+    seen.add(real)
     try:
         listing = sorted(os.scandir(folder), key=lambda e: e.name)
     except OSError:
@@ -40,14 +49,15 @@ def _scan(folder: Path, prefix: str, entries: list[tuple[str, int, int]]) -> Non
         if is_junk(entry.name):
             continue  # editor leftovers are never read, so they change nothing
         name = f"{prefix}/{entry.name}"
-        if entry.is_dir(follow_symlinks=False):
-            if not (prefix == "content" and entry.name in _SKIPPED):
-                _scan(Path(entry.path), name, entries)
-            continue
         try:
+            is_folder = entry.is_dir()  # a linked folder's files are inputs too
             info = entry.stat()
-        except OSError:
-            info = entry.stat(follow_symlinks=False)
+        except OSError:  # a broken or looping link: its own size and time stand for it
+            is_folder, info = False, entry.stat(follow_symlinks=False)
+        if is_folder:
+            if not (prefix == "content" and entry.name in _SKIPPED):
+                _scan(Path(entry.path), name, entries, seen)
+            continue
         entries.append((name, info.st_size, info.st_mtime_ns))
 
 

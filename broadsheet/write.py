@@ -30,7 +30,6 @@ from typing import Protocol, runtime_checkable
 from broadsheet.cache import file_digest
 from broadsheet.errors import OutputError
 from broadsheet.manifest import (
-    KEPT,
     MARKER,
     Manifest,
     encode,
@@ -60,7 +59,8 @@ def write_site(
     outputs: Iterable[Output], output: Path, record: dict[str, object] | None = None
 ) -> WriteStats:
     """Write `outputs` as the new content of `output` (already checked); keep `record` (the
-    build's stamp and counts) in the manifest."""
+    build's counts and warnings) in the manifest. The caller holds build_lock(output) from
+    before it decided what is stale, so no other build changes the folder in between."""
     try:
         return _write_site(outputs, output, record or {})
     except OSError as exc:  # a full disk, a permission, a read-only file system
@@ -71,18 +71,17 @@ def write_site(
 
 
 def _write_site(outputs: Iterable[Output], output: Path, record: dict[str, object]) -> WriteStats:
-    output.parent.mkdir(parents=True, exist_ok=True)
-    with build_lock(output):
-        _recover(output)
-        previous = read_manifest(output) if (output / MARKER).is_file() else None
-        if previous is None and (not output.exists() or not any(output.iterdir())):
-            return _write_fresh(outputs, output, record)
-        return _write_changes(outputs, output, previous or scan_output(output), record)
+    _recover(output)
+    previous = read_manifest(output) if (output / MARKER).is_file() else None
+    if previous is None and (not output.exists() or not any(output.iterdir())):
+        return _write_fresh(outputs, output, record)
+    return _write_changes(outputs, output, previous or scan_output(output), record)
 
 
 @contextmanager
 def build_lock(output: Path) -> Iterator[None]:
     """Hold an exclusive lock for `output`; a second build waits, then fails clearly."""
+    output.parent.mkdir(parents=True, exist_ok=True)
     lock_path = output.parent / f".{output.name}.lock"
     with open(lock_path, "a+") as handle:
         deadline = time.monotonic() + LOCK_WAIT
@@ -167,7 +166,7 @@ def _write_changes(
     for relative in removals:
         _remove(spare / relative, spare)
     _write_manifest(spare / MARKER, document)
-    _carry_over(output, spare, manifest)
+    _carry_over(output, spare, manifest, previous)
     _swap(spare, output)
     _catch_up(spare, output, changed, removals, manifest)
     return WriteStats(len(changed), len(manifest) - len(changed), len(removals))
@@ -212,7 +211,7 @@ def _catch_up(
     for relative in removals:
         _remove(spare / relative, spare)
     tops = _top_names(manifest)
-    for entry in os.scandir(spare):  # what someone put at the top of the old site
+    for entry in os.scandir(spare):  # top-level folders of ours that the new build dropped
         if entry.name != MARKER and entry.name not in tops:
             _delete(Path(entry.path))
     shutil.copyfile(output / MARKER, spare / MARKER)
@@ -286,14 +285,17 @@ def _marker_bytes(folder: Path) -> bytes:
         return b""
 
 
-def _carry_over(source: Path, target: Path, manifest: Manifest) -> None:
-    """Move the top-level entries we did not write (.git, .nojekyll, a CNAME) to `target`."""
-    tops = _top_names(manifest)
+def _carry_over(source: Path, target: Path, *manifests: Manifest) -> None:
+    """Move the top-level entries no build wrote (.git, .nojekyll, a CNAME, a verification
+    file) to `target`; a symbolic link among them is unlinked, never followed."""
+    ours = set().union(*map(_top_names, manifests))
     for entry in os.scandir(source):
         name = entry.name
-        ours = name == MARKER or name in tops or name.endswith(_PART)
-        kept = (name.startswith(".") or name in KEPT) and not ours
-        if kept and not os.path.lexists(target / name):
+        if name == MARKER or name in ours or name.endswith(_PART):
+            continue
+        if entry.is_symlink():
+            os.unlink(entry.path)
+        elif not os.path.lexists(target / name):
             os.rename(entry.path, target / name)
 
 

@@ -57,8 +57,15 @@ def test_fast_path_agrees_or_steps_aside(text: str) -> None:
 @settings(max_examples=300, deadline=None)
 @given(
     st.dictionaries(
-        st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=12),
-        st.one_of(st.text(max_size=30), st.integers(), st.booleans(), st.lists(st.text(max_size=10), max_size=3)),
+        st.text(
+            st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=12
+        ),
+        st.one_of(
+            st.text(max_size=30),
+            st.integers(),
+            st.booleans(),
+            st.lists(st.text(max_size=10), max_size=3),
+        ),
         max_size=6,
     )
 )

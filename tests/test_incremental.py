@@ -66,6 +66,13 @@ def test_body_edit_rerenders_only_the_pages_that_show_the_article(sample_site: P
     assert again.cache_misses == 1
     assert set(again.rendered) == {
         f"articles/{SLUG}/index.html",
+        # pages given the article's digest, which can reach all of it: its other articles,
+        # its neighbour's page, the archive
+        "articles/talks-on-shared-river-resume-after-two-year-pause/index.html",
+        "articles/first-time-director-wins-top-prize-at-riverside-film-festival/index.html",
+        "articles/wind-power-overtakes-gas-in-grid-operators-monthly-figures/index.html",
+        "digests/2025-12-01/index.html",
+        "archive/index.html",
         "digests/2025-12-02/index.html",
         "index.html",  # shows the latest digest in full
         "tags/ai/index.html",
@@ -102,6 +109,31 @@ def test_base_template_change_rerenders_every_page(sample_site: Path) -> None:
     pages = {p for p in again.rendered if p.endswith(".html")}
     assert len(pages) == sum(1 for p in manifest(sample_site / "site") if p.endswith(".html"))
     assert first.files == again.files
+
+
+def test_a_page_reaching_through_its_digest_sees_every_change_to_it(sample_site: Path) -> None:
+    template = sample_site / "templates/article.html"
+    loop = (
+        "{% if digest %}{% for a in digest.articles %}<i>{{ a.title }}</i>{% endfor %}{% endif %}"
+    )
+    template.write_text(
+        template.read_text().replace(
+            "<h1>{{ article.title }}</h1>", "<h1>{{ article.title }}</h1>" + loop
+        )
+    )
+    run(sample_site)
+    other = (
+        sample_site
+        / "content/articles/2025-12-02-talks-on-shared-river-resume-after-two-year-pause.md"
+    )
+    other.write_text(
+        other.read_text().replace(
+            'title: "Talks on shared river', 'title: "Renamed talks on shared river'
+        )
+    )
+    run(sample_site)
+    page = (sample_site / f"site/articles/{SLUG}/index.html").read_text()
+    assert "<i>Renamed talks on shared river" in page
 
 
 def test_template_reaching_into_the_whole_site_makes_every_page_depend_on_it(
@@ -197,7 +229,9 @@ def test_an_edit_saves_a_small_delta_and_leaves_the_cache_base_alone(sample_site
     assert 0 < delta.stat().st_size < len(before) // 4
     again = run(sample_site, output=sample_site / "elsewhere")  # no early stop: reads the cache
     assert again.cache_misses == 0
-    assert "faint comet, again" in (sample_site / f"elsewhere/articles/{SLUG}/index.html").read_text()
+    assert (
+        "faint comet, again" in (sample_site / f"elsewhere/articles/{SLUG}/index.html").read_text()
+    )
 
 
 def test_a_delta_of_another_base_is_ignored(sample_site: Path) -> None:
@@ -209,3 +243,46 @@ def test_a_delta_of_another_base_is_ignored(sample_site: Path) -> None:
     again = run(sample_site, output=sample_site / "elsewhere")
     assert again.cache_hits == 0 and again.cache_misses == 20
     assert "Edited." in (sample_site / f"elsewhere/articles/{SLUG}/index.html").read_text()
+
+
+def test_a_change_inside_a_linked_template_folder_is_seen(
+    sample_site: Path, tmp_path: Path
+) -> None:
+    shared = tmp_path / "shared-parts"
+    shared.mkdir()
+    (shared / "foot.html").write_text("<p>FOOTER-ONE</p>\n")
+    (sample_site / "templates/parts").symlink_to(shared)
+    base = sample_site / "templates/base.html"
+    base.write_text(
+        base.read_text().replace("</footer>", '{% include "parts/foot.html" %}</footer>')
+    )
+    run(sample_site)
+    (shared / "foot.html").write_text("<p>FOOTER-TWO</p>\n")
+    os.utime(shared / "foot.html", ns=(2, 2))  # an old time: only the content tells
+    run(sample_site)
+    assert "FOOTER-TWO" in (sample_site / "site/about/index.html").read_text()
+
+
+def test_an_edit_within_the_same_clock_tick_is_not_missed(sample_site: Path) -> None:
+    path = sample_site / ARTICLE
+    path.write_text(path.read_text())  # a fresh time, as after an editor's save
+    info = path.stat()
+    run(sample_site)  # the file was just read: its time is too close to trust
+    path.write_text(
+        path.read_text().replace("Halcyon", "HALCYON").replace("faint comet", "FAINT COMET")
+    )
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))
+    size_matches = path.stat().st_size == info.st_size
+    again = run(sample_site, output=sample_site / "elsewhere")
+    assert size_matches and again.cache_misses == 1
+    assert "FAINT COMET" in (sample_site / f"elsewhere/articles/{SLUG}/index.html").read_text()
+
+
+def test_files_added_at_the_top_of_the_site_are_kept_across_rebuilds(sample_site: Path) -> None:
+    run(sample_site)
+    (sample_site / "site/google1234.html").write_text("google-site-verification")
+    for text in ("\nOne.\n", "\nTwo.\n"):  # two rebuilds: the file must survive both swaps
+        path = sample_site / ARTICLE
+        path.write_text(path.read_text() + text)
+        run(sample_site)
+        assert (sample_site / "site/google1234.html").read_text() == "google-site-verification"
