@@ -218,7 +218,13 @@ def _catch_up(
 
 
 def _recover(output: Path) -> None:
-    """Clear the staging folders of builds that were interrupted."""
+    """Undo a three-rename swap that was cut short, and clear interrupted builds' staging."""
+    swapping = _swap_path(output)
+    if swapping.is_dir() and not swapping.is_symlink():
+        if not output.exists():
+            os.rename(swapping, output)  # cut between the first two renames: the old site back
+        elif not _spare_path(output).exists():
+            os.rename(swapping, _spare_path(output))  # cut before the last: it is the spare
     for leftover in output.parent.glob(f".{output.name}.tmp-*"):
         if leftover.is_dir() and not leftover.is_symlink() and (leftover / MARKER).is_file():
             shutil.rmtree(leftover)
@@ -307,10 +313,14 @@ def _swap(spare: Path, output: Path) -> None:
     """Exchange the two folders in one step; where the system cannot, in three quick renames."""
     if _exchange(spare, output):
         return
-    old = output.parent / f".{output.name}.tmp-swap"
+    old = _swap_path(output)
     os.rename(output, old)
     os.rename(spare, output)
     os.rename(old, spare)
+
+
+def _swap_path(output: Path) -> Path:
+    return output.parent / f".{output.name}-swapping"
 
 
 def _exchange(a: Path, b: Path) -> bool:

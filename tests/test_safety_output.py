@@ -424,3 +424,30 @@ def test_build_killed_at_any_step_leaves_old_or_new_then_recovers(
     else:
         raise AssertionError("the build made more than 400 changes to the file system")
     assert step > 5  # the kill did land inside the build
+
+
+@pytest.mark.parametrize("cut_after", [1, 2], ids=["first-rename", "second-rename"])
+def test_a_swap_cut_short_without_renameat2_is_put_right(
+    project: Path, cli, tmp_path: Path, cut_after: int
+) -> None:
+    """Where the system cannot exchange folders atomically, three renames stand in for it; a
+    build killed between them must not lose the old site or leave the new one half-named."""
+    old, new = _prepared(project, cli, tmp_path, spare=True)
+    real, calls = os.rename, [0]
+
+    def rename(src, dst, *args, **kwargs):
+        real(src, dst, *args, **kwargs)
+        calls[0] += 1
+        if calls[0] == cut_after:
+            raise Killed
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(broadsheet.write, "_exchange", lambda a, b: False)
+        patch.setattr(broadsheet.write.os, "rename", rename)
+        with pytest.raises(Killed):
+            cli(project)
+    broadsheet.write._recover(project / "site")  # what the next build does first
+    assert manifest(project / "site") in (old, new)
+    assert cli(project).code == 0
+    assert manifest(project / "site") == new
+    assert leftovers(project) == [] and not (project / ".site-swapping").exists()
