@@ -149,14 +149,13 @@ def _run_build(args: argparse.Namespace, root: Path) -> int:
         len(result.rendered),
         result.files - len(result.rendered),
     )
-    if result.stats is not None:
-        stats = result.stats
-        log.debug(
-            "  %d files written, %d unchanged, %d removed",
-            stats.written,
-            stats.unchanged,
-            stats.removed,
-        )
+    stats = result.stats
+    log.debug(
+        "  %d files written, %d unchanged, %d removed",
+        stats.written,
+        stats.unchanged,
+        stats.removed,
+    )
     log.info(result.summary())
     if inbox_failed:
         log.info("some files in content/inbox/ could not be imported; they are still there")

@@ -9,7 +9,6 @@ all articles on every page), every page depends on the whole site, so nothing go
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,7 +16,7 @@ import jinja2
 from jinja2 import meta, nodes
 
 from broadsheet import __version__
-from broadsheet.cache import digest_of
+from broadsheet.cache import digest_of, file_digest
 from broadsheet.model import Article, Digest, Site
 
 TRACKED_SITE_ATTRIBUTES = frozenset({"pages", "config"})  # already part of every key
@@ -132,7 +131,7 @@ def digest_summary(digest: Digest | None) -> tuple[Any, ...]:
 
 def static_key(path: str, data: bytes) -> str:
     """The key of a static file: its bytes."""
-    return digest_of(path, hashlib.sha256(data).hexdigest())
+    return digest_of(path, file_digest(data))
 
 
 def _walk(

@@ -107,13 +107,6 @@ def encode(document: object) -> bytes:
     return json.dumps(document, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
-def read_document(folder: Path) -> object:
-    try:
-        return json.loads((folder / MARKER).read_bytes())
-    except (OSError, ValueError):
-        return None
-
-
 def is_entry_intact(output: Path, relative: str, entry: list) -> bool:
     return is_current(output, relative, entry[0], {relative: entry})
 

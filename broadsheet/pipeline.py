@@ -54,12 +54,11 @@ class BuildResult:
     tags: int
     files: int  # output files of the site
     rendered: tuple[str, ...]  # files rendered this time (the others were current already)
-    stats: WriteStats | None  # None when nothing was written
+    stats: WriteStats  # what writing changed on disk
     warnings: tuple[BroadsheetError, ...]
     timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds
     cache_hits: int = 0  # content files taken from the cache
     cache_misses: int = 0  # content files parsed
-    outputs: tuple[Output, ...] = ()  # the rendered files, when not written to disk
     site: Site | None = None  # None when nothing had changed since the last build
 
     def summary(self) -> str:
@@ -70,24 +69,21 @@ class BuildResult:
         )
 
 
-def build(ctx: BuildContext, write: bool = True, cache: ContentCache | None = None) -> BuildResult:
+def build(ctx: BuildContext, cache: ContentCache | None = None) -> BuildResult:
     """Run every stage; write the site only if all of them succeeded.
 
-    With `write` False nothing touches the disk and every file is rendered into the result.
-    `cache` keeps parsed files between builds (serve passes one it keeps in memory). A build
-    that writes holds the output's lock throughout, so two builds never interleave.
+    `cache` keeps parsed files between builds (serve passes one it keeps in memory). The build
+    holds the output's lock throughout, so two builds never interleave.
     """
-    if not write:
-        return _build(ctx, None, cache)
     output = check_output_dir(ctx.output or ctx.config.output_dir, ctx.root)
     with build_lock(output):
         return _build(ctx, output, cache)
 
 
-def _build(ctx: BuildContext, output: Path | None, cache: ContentCache | None) -> BuildResult:
+def _build(ctx: BuildContext, output: Path, cache: ContentCache | None) -> BuildResult:
     timings: dict[str, float] = {}
     stamp, done = None, None
-    if output is not None and ctx.use_cache:  # the stamp is kept in .cache/: none without it
+    if ctx.use_cache:  # the stamp is kept in .cache/: none without it
         with _timed(timings, "check"):
             stamp = input_stamp(ctx)
             done = _unchanged(ctx, output, stamp) if stamp else None
@@ -103,7 +99,7 @@ def _build(ctx: BuildContext, output: Path | None, cache: ContentCache | None) -
     warnings = content.warnings + tuple(model_warnings)
     with _collector_frozen():
         result = _render_and_write(site, warnings, ctx, output, timings)
-    if output is not None and stamp:
+    if stamp:
         save_stamp(ctx.root, output, digest_of(stamp, marker_digest(output)))
     cache.save()
     result.cache_hits, result.cache_misses = cache.hits, cache.misses
@@ -114,26 +110,18 @@ def _render_and_write(
     site: Site,
     warnings: tuple[BroadsheetError, ...],
     ctx: BuildContext,
-    output: Path | None,
+    output: Path,
     timings: dict[str, float],
 ) -> BuildResult:
-    """Plan every output, render the stale ones and write them (or keep them, with no output)."""
+    """Plan every output, render the stale ones and write them."""
     with _timed(timings, "render"):
         recipes = plan_outputs(site, ctx)
         stale = stale_outputs(recipes, output, ctx.private_output)
     counts = {"articles": len(site.articles), "digests": len(site.digests), "tags": len(site.tags)}
     made = OutputStream(recipes, stale, ctx.workers)
-    stats, outputs = None, ()
+    record = {**counts, "files": len(recipes), "warnings": [_warning_record(w) for w in warnings]}
     with _timed(timings, "write"):
-        if output is not None:
-            record = {
-                **counts,
-                "files": len(recipes),
-                "warnings": [_warning_record(w) for w in warnings],
-            }
-            stats = write_site(made, output, record)
-        else:
-            outputs = tuple(made)
+        stats = write_site(made, output, record)
     timings["render"] += made.seconds  # pages render while the writer takes them
     timings["write"] -= made.seconds
     return BuildResult(
@@ -143,7 +131,6 @@ def _render_and_write(
         stats=stats,
         warnings=warnings,
         timings=timings,
-        outputs=outputs,
         site=site,
     )
 
@@ -258,14 +245,12 @@ class OutputStream:
         self.seconds += time.perf_counter() - start
 
 
-def stale_outputs(recipes: list[Recipe], output: Path | None, private: bool = False) -> list[int]:
+def stale_outputs(recipes: list[Recipe], output: Path, private: bool = False) -> list[int]:
     """The indexes of the recipes whose file in `output` is missing or was made from other inputs.
 
     A `private` output (serve's own folder) is trusted to hold what its manifest says; any other
     is checked file by file, in case someone deleted or replaced a page by hand.
     """
-    if output is None:
-        return list(range(len(recipes)))
     previous = read_manifest(output)
     if private:
         return [i for i, r in enumerate(recipes) if previous.get(r.path, ("",))[0] != r.key]
