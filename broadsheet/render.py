@@ -18,6 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2 import nodes
+from jinja2.ext import Extension
+from markupsafe import Markup
 
 from broadsheet.deps import Dependencies, static_key
 from broadsheet.errors import SourceLocation, TemplateError
@@ -55,6 +58,7 @@ def make_environment(templates: Path, bytecode: Path | None = None) -> jinja2.En
             lstrip_blocks=True,
             keep_trailing_newline=True,
             bytecode_cache=jinja2.FileSystemBytecodeCache(str(bytecode)) if bytecode else None,
+            extensions=[FragmentCache],
         )
         env.filters["longdate"] = long_date
         env.filters["isodate"] = lambda value: value.isoformat()
@@ -63,6 +67,44 @@ def make_environment(templates: Path, bytecode: Path | None = None) -> jinja2.En
 
 
 _ENVIRONMENTS: dict[tuple[Path, Path | None], jinja2.Environment] = {}
+
+
+class FragmentCache(Extension):
+    """`{% cache article.slug, heading %}...{% endcache %}`: render a fragment once per build.
+
+    A fragment shown on many pages (an article's card appears on its digest, its tag pages and
+    the home page) is rendered the first time and reused for every later page with the same
+    key in the same build. The key must name everything the fragment shows that is not the
+    same on every page: strings and numbers only. The template's name and line are added, so
+    two cache blocks never share entries. Every build starts with an empty cache.
+    """
+
+    tags = frozenset({"cache"})
+
+    def __init__(self, environment: jinja2.Environment) -> None:
+        super().__init__(environment)
+        environment.extend(fragment_cache={})
+
+    def parse(self, parser: Any) -> nodes.Node:
+        lineno = next(parser.stream).lineno
+        parts: list[nodes.Expr] = [nodes.Const(parser.name), nodes.Const(lineno)]
+        parts.append(parser.parse_expression())
+        while parser.stream.skip_if("comma"):
+            parts.append(parser.parse_expression())
+        body = parser.parse_statements(("name:endcache",), drop_needle=True)
+        call = self.call_method("_fragment", [nodes.Tuple(parts, "load")])
+        return nodes.CallBlock(call, [], [], body).set_lineno(lineno)
+
+    def _fragment(self, key: tuple[Any, ...], caller: Callable[[], str]) -> str:
+        for part in key[2:]:
+            if not isinstance(part, str | int | float | bool | None):
+                kind = type(part).__name__
+                raise TypeError(f"a cache key is made of strings and numbers, not {kind}")
+        cache: dict[tuple[Any, ...], str] = self.environment.fragment_cache  # type: ignore[attr-defined]
+        text = cache.get(key)
+        if text is None:
+            text = cache[key] = Markup(caller()) if self.environment.autoescape else caller()
+        return text
 
 
 def long_date(value: date | datetime) -> str:
@@ -76,6 +118,7 @@ def render_site(
     """Return a recipe for every HTML page of the site."""
     urls = Urls(site.config)
     env.globals.update(site=site, config=site.config, urls=urls, drafts=drafts)
+    env.fragment_cache.clear()  # type: ignore[attr-defined]  # fragments of this build only
     return [
         Recipe(
             output_path(url, urls),
