@@ -9,7 +9,7 @@ all articles on every page), every page depends on the whole site, so nothing go
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import jinja2
@@ -32,7 +32,8 @@ class Dependencies:
         self._article_keys: dict[str, str] = {}  # by slug, unique within a build
         self._digest_keys: dict[str, str] = {}  # by digest id
         pages = tuple((p.slug, p.title, p.fingerprint) for p in site.pages)
-        everything = self._site_key(site) if self._uses_whole_site() else ""
+        self.whole_site = self._uses_whole_site()  # then every page depends on every article
+        everything = self._site_key(site) if self.whole_site else ""
         self.common = digest_of(__version__, repr(site.config), drafts, pages, everything)
 
     def key(self, template: str, *parts: Any) -> str:
@@ -45,6 +46,13 @@ class Dependencies:
         if key is None:
             key = self._article_keys[article.slug] = article_key(article)
         return key
+
+    def refresh(self, articles: Iterable[Article], digests: Iterable[Digest]) -> None:
+        """Work the keys of these (edited) articles and digests out again when next asked."""
+        for article in articles:
+            self._article_keys.pop(article.slug, None)
+        for digest in digests:
+            self._digest_keys.pop(digest.id, None)
 
     def digest(self, digest: Digest | None) -> str:
         """What a digest contributes to any page given it, once per digest and build. A page

@@ -54,12 +54,22 @@ def check_output_dir(output: Path | str, root: Path) -> Path:
 
 def read_manifest(output: Path) -> Manifest:
     """Return what the previous build wrote into `output`, or {} if unknown."""
+    return read_marker(output)[0]
+
+
+def read_marker(output: Path) -> tuple[Manifest, dict[str, object]]:
+    """Return the manifest and the build record of `output`; empty ones if unknown."""
     try:
         data = json.loads((output / MARKER).read_text(encoding="utf-8"))
-        files = data["files"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return {}
-    return files if isinstance(files, dict) else {}
+    except (OSError, ValueError):
+        return {}, {}
+    if not isinstance(data, dict):
+        return {}, {}
+    files, record = data.get("files"), data.get("build")
+    return (
+        files if isinstance(files, dict) else {},
+        record if isinstance(record, dict) else {},
+    )
 
 
 def is_current(output: Path, path: str, key: str, manifest: Manifest) -> bool:
@@ -76,11 +86,7 @@ def is_current(output: Path, path: str, key: str, manifest: Manifest) -> bool:
 
 def read_record(output: Path) -> dict[str, object]:
     """Return what the previous build noted about itself in the manifest (its stamp, counts)."""
-    try:
-        record = json.loads((output / MARKER).read_text(encoding="utf-8")).get("build", {})
-    except (OSError, ValueError, AttributeError):
-        return {}
-    return record if isinstance(record, dict) else {}
+    return read_marker(output)[1]
 
 
 def marker_digest(output: Path) -> str:

@@ -137,6 +137,7 @@ class Recipe:
     path: str  # relative to the output folder, proven safe by urls.safe_output_path
     key: str  # see deps.py
     make: Callable[[], bytes]  # renders the file; not called when the key is unchanged
+    inputs: tuple[str, tuple[Any, ...]] | None = None  # a page's template and key parts
 
 
 @dataclass(frozen=True)

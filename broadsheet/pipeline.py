@@ -10,11 +10,12 @@ import gc
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from broadsheet.cache import CACHE_DIR, ContentCache, digest_of
 from broadsheet.content import Content, load_content
@@ -37,6 +38,11 @@ from broadsheet.manifest import (
     read_record,
 )
 from broadsheet.model import Article, BuildContext, Output, Recipe, Site
+
+if TYPE_CHECKING:
+    import jinja2
+
+    from broadsheet.deps import Dependencies
 from broadsheet.parallel import run_parallel
 from broadsheet.stamp import input_stamp, read_stamp, save_stamp
 from broadsheet.taxonomy import build_taxonomy
@@ -60,6 +66,7 @@ class BuildResult:
     cache_hits: int = 0  # content files taken from the cache
     cache_misses: int = 0  # content files parsed
     site: Site | None = None  # None when nothing had changed since the last build
+    plan: Plan | None = None  # what was planned, for serve's next incremental update
 
     def summary(self) -> str:
         """The one line a build prints."""
@@ -69,14 +76,41 @@ class BuildResult:
         )
 
 
-def build(ctx: BuildContext, cache: ContentCache | None = None) -> BuildResult:
+@dataclass
+class Plan:
+    """Every output of one build and what it was planned with: serve updates it in place."""
+
+    site: Site
+    recipes: list[Recipe]  # pages, then feeds, then static files
+    pages: int  # how many of the recipes are pages
+    feeds: int  # how many come next from feeds.py
+    deps: Dependencies
+    env: jinja2.Environment
+    warnings: tuple[BroadsheetError, ...]
+    users: dict[str, list[int]] | None = None  # key part -> pages using it; made when needed
+
+
+def build(
+    ctx: BuildContext,
+    cache: ContentCache | None = None,
+    previous: Plan | None = None,
+    changed: Sequence[str] = (),
+) -> BuildResult:
     """Run every stage; write the site only if all of them succeeded.
 
-    `cache` keeps parsed files between builds (serve passes one it keeps in memory). The build
-    holds the output's lock throughout, so two builds never interleave.
+    `cache` keeps parsed files between builds (serve passes one it keeps in memory). Serve also
+    passes its `previous` build's plan and the `changed` source files: edits to what articles
+    say then update that build in place (incremental.py). The build holds the output's lock
+    throughout, so two builds never interleave.
     """
     output = check_output_dir(ctx.output or ctx.config.output_dir, ctx.root)
     with build_lock(output):
+        if previous is not None and cache is not None and changed:
+            from broadsheet.incremental import update
+
+            result = update(previous, ctx, cache, changed, output)
+            if result is not None:
+                return result
         return _build(ctx, output, cache)
 
 
@@ -115,7 +149,8 @@ def _render_and_write(
 ) -> BuildResult:
     """Plan every output, render the stale ones and write them."""
     with _timed(timings, "render"):
-        recipes = plan_outputs(site, ctx)
+        plan = plan_outputs(site, ctx, warnings)
+        recipes = plan.recipes
         stale = stale_outputs(recipes, output, ctx.private_output)
     counts = {"articles": len(site.articles), "digests": len(site.digests), "tags": len(site.tags)}
     made = OutputStream(recipes, stale, ctx.workers)
@@ -132,6 +167,7 @@ def _render_and_write(
         warnings=warnings,
         timings=timings,
         site=site,
+        plan=plan,
     )
 
 
@@ -193,8 +229,8 @@ def build_site(content: Content, ctx: BuildContext) -> tuple[Site, list[Broadshe
     return site, warnings
 
 
-def plan_outputs(site: Site, ctx: BuildContext) -> list[Recipe]:
-    """Return the recipe of every page, feed and static file."""
+def plan_outputs(site: Site, ctx: BuildContext, warnings: tuple[BroadsheetError, ...] = ()) -> Plan:
+    """Plan every page, feed and static file."""
     # Jinja and the renderers load here, so a build with nothing to do never pays for them.
     from broadsheet.feeds import render_feeds
     from broadsheet.render import dependencies, make_environment, render_site, render_static
@@ -205,9 +241,10 @@ def plan_outputs(site: Site, ctx: BuildContext) -> list[Recipe]:
     env = make_environment(ctx.root / "templates", bytecode)
     deps = dependencies(site, env, ctx.drafts)
     pages = render_site(site, env, deps, drafts=ctx.drafts)
-    recipes = pages + render_feeds(site, env, deps, pages) + render_static(ctx.root / "static")
+    feeds = render_feeds(site, env, deps, pages)
+    recipes = pages + feeds + render_static(ctx.root / "static")
     _check_unique_paths(recipes)
-    return recipes
+    return Plan(site, recipes, len(pages), len(feeds), deps, env, warnings)
 
 
 class OutputStream:

@@ -27,7 +27,7 @@ from broadsheet.cache import ContentCache, cache_salt
 from broadsheet.config import load_config
 from broadsheet.errors import BroadsheetError, ErrorList
 from broadsheet.model import BuildContext
-from broadsheet.pipeline import BuildResult, build
+from broadsheet.pipeline import BuildResult, Plan, build
 from broadsheet.sources import is_junk
 
 log = logging.getLogger(__name__)
@@ -74,6 +74,7 @@ class Preview:
         self.site = self.folder / "site"
         self._builder = builder  # pipeline.build; a seam for tests
         self._cache = ContentCache(None, "")  # parsed files, kept in memory between rebuilds
+        self._plan: Plan | None = None  # the last good build, for incremental updates
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -104,7 +105,10 @@ class Preview:
             )
             if self._cache.salt != cache_salt(config):  # parsing depends on the config
                 self._cache = ContentCache(None, cache_salt(config))
-            result = self._builder(ctx, cache=self._cache)
+                self._plan = None
+            plan, self._plan = self._plan, None  # dropped if this build fails half way
+            result = self._builder(ctx, cache=self._cache, previous=plan, changed=changed)
+            self._plan = result.plan
         except BroadsheetError as exc:
             errors = _error_lines(exc)
         except Exception as exc:  # a crash must not stop the preview: log it, show it, go on
@@ -164,7 +168,7 @@ def _log_success(result: BuildResult, changed: tuple[str, ...], seconds: float) 
     else:
         log.info("%s", result.summary())
     stages = ", ".join(f"{stage} {seconds:.3f}s" for stage, seconds in result.timings.items())
-    log.debug("  %d of %d files rendered; %s", result.rendered, result.files, stages)
+    log.debug("  %d of %d files rendered; %s", len(result.rendered), result.files, stages)
 
 
 def reload_paths(before: PreviewState | None, after: PreviewState) -> tuple[str, ...]:

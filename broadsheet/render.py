@@ -124,6 +124,7 @@ def render_site(
             output_path(url, urls),
             deps.key(template, *parts),
             partial(_render, env, template, url, context),
+            (template, parts),
         )
         for template, url, context, parts in _pages(site, urls, deps)
     ]

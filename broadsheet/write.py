@@ -36,6 +36,7 @@ from broadsheet.manifest import (
     is_entry_intact,
     manifest_document,
     read_manifest,
+    read_marker,
     scan_output,
 )
 from broadsheet.model import Output
@@ -76,6 +77,35 @@ def _write_site(outputs: Iterable[Output], output: Path, record: dict[str, objec
     if previous is None and (not output.exists() or not any(output.iterdir())):
         return _write_fresh(outputs, output, record)
     return _write_changes(outputs, output, previous or scan_output(output), record)
+
+
+def patch_site(outputs: Iterable[Output], output: Path) -> WriteStats:
+    """Replace just these files of serve's private output folder, each in one step.
+
+    For a folder only the preview reads: a reader may see one page new and another still old
+    for a moment, which a browser waiting for its reload signal never does. The spare copy
+    is kept in step, so the next full build still finds it ready.
+    """
+    try:
+        manifest, record = read_marker(output)
+        changed = []
+        for item in outputs:
+            old = manifest.get(item.path)
+            if old and item.data is not None and old[1] == file_digest(item.data):
+                manifest[item.path] = [item.key, *old[1:]]
+                continue
+            manifest[item.path] = _replace_file(output, item.path, item)
+            changed.append(item.path)
+        document = encode(manifest_document(manifest, record))
+        _write_manifest(output / MARKER, document)
+        spare = _spare_path(output)
+        if _marker_bytes(spare):
+            for relative in changed:
+                _link_into(output, spare, relative)
+            _write_manifest(spare / MARKER, document)
+        return WriteStats(len(changed), len(manifest) - len(changed), 0)
+    except OSError as exc:
+        raise OutputError(f"cannot write the site to {output.name}/: {exc.strerror}") from exc
 
 
 @contextmanager

@@ -1,0 +1,227 @@
+"""INCREMENTAL: after an edit that changes only what articles say, update the last build.
+
+Input: the previous build's Plan, serve's content cache and the source files its watcher saw
+change. Output: a BuildResult, or None when the change is not one this handles and a full
+build must run instead: a file added or removed, anything but an article changed, an article's
+place in the site changed (slug, date, tags, section, digest, draft), an article with warnings
+or errors, or templates that read the whole site. Only the pages, feeds and files whose
+dependency key changed are rendered and written, in O(changed) time: the tests build both ways
+and require the same bytes.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from broadsheet.cache import ContentCache, file_digest
+from broadsheet.content import parse_source
+from broadsheet.errors import BroadsheetError
+from broadsheet.model import Article, BuildContext, Digest, Output, Recipe, Site
+from broadsheet.pipeline import BuildResult, Plan
+from broadsheet.write import patch_site
+
+# What places an article in the site; an edit to any of these needs the whole model rebuilt.
+PLACE = ("slug", "published", "tags", "section", "digest_id", "draft", "path")
+
+
+def update(
+    plan: Plan, ctx: BuildContext, cache: ContentCache, changed: Sequence[str], output: Path
+) -> BuildResult | None:
+    """Bring the last build up to date with `changed` article edits, or return None."""
+    if plan.deps.whole_site or not changed or not ctx.private_output:
+        return None
+    enabled = gc.isenabled()
+    gc.disable()  # the few objects made here must not set off a walk through the whole model
+    try:
+        return _update(plan, ctx, cache, changed, output)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _update(
+    plan: Plan, ctx: BuildContext, cache: ContentCache, changed: Sequence[str], output: Path
+) -> BuildResult | None:
+    from broadsheet.feeds import render_feeds
+
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    edits = _reparse(plan.site, ctx, cache, changed)
+    if edits is None:
+        return None
+    timings["load"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    site, swaps = _swap_articles(plan.site, edits)
+    olds = [old for old, _ in edits]
+    old_digests = [d for d in plan.site.digests if id(d) in swaps]
+    old_keys = [plan.deps.article(a) for a in olds] + [plan.deps.digest(d) for d in old_digests]
+    plan.deps.refresh(olds, old_digests)
+    new_digests = [swaps[id(d)] for d in old_digests]
+    new_keys = [plan.deps.article(new) for _, new in edits]
+    new_keys += [plan.deps.digest(d) for d in new_digests]
+    renamed = dict(zip(old_keys, new_keys, strict=True))
+    timings["model"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    plan.env.globals["site"] = site
+    plan.env.fragment_cache.clear()  # type: ignore[attr-defined]
+    recipes = plan.recipes
+    users = _users(plan)
+    stale = sorted({index for key in renamed for index in users.get(key, ())})
+    for old_key, new_key in renamed.items():
+        users.setdefault(new_key, []).extend(users.pop(old_key, ()))
+    for index in stale:
+        recipe = recipes[index]
+        assert recipe.inputs is not None  # every page recipe carries them
+        template, parts = recipe.inputs
+        new_parts = _swapped(parts, renamed)
+        function, env, name, url, context = _page_call(recipe)
+        recipes[index] = Recipe(
+            recipe.path,
+            plan.deps.key(template, *new_parts),
+            partial(function, env, name, url, _swapped(context, swaps)),
+            (template, new_parts),
+        )
+    feeds = render_feeds(site, plan.env, plan.deps, recipes[: plan.pages])
+    for offset, recipe in enumerate(feeds):
+        index = plan.pages + offset
+        if recipes[index].path != recipe.path:  # the same site makes the same feeds
+            return None
+        if recipes[index].key != recipe.key:
+            recipes[index] = recipe
+            stale.append(index)
+    made = [Output(recipes[i].path, recipes[i].make(), recipes[i].key) for i in stale]
+    timings["render"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    stats = patch_site(made, output)
+    timings["write"] = time.perf_counter() - start
+    plan.site = site
+    return BuildResult(
+        articles=len(site.articles),
+        digests=len(site.digests),
+        tags=len(site.tags),
+        files=len(recipes),
+        rendered=tuple(item.path for item in made),
+        stats=stats,
+        warnings=plan.warnings,
+        timings=timings,
+        cache_hits=0,
+        cache_misses=len(edits),
+        site=site,
+        plan=plan,
+    )
+
+
+def _users(plan: Plan) -> dict[str, list[int]]:
+    """Which pages' keys use each article's and digest's key: made once, then kept current."""
+    if plan.users is None:
+        plan.users = {}
+        for index, recipe in enumerate(plan.recipes[: plan.pages]):
+            for part in _strings(recipe.inputs[1] if recipe.inputs else ()):
+                plan.users.setdefault(part, []).append(index)
+    return plan.users
+
+
+def _strings(value: Any) -> set[str]:
+    """Every string in a nesting of tuples."""
+    if isinstance(value, str):
+        return {value}
+    if type(value) is tuple:
+        return set().union(*map(_strings, value)) if value else set()
+    return set()
+
+
+def _reparse(
+    site: Site, ctx: BuildContext, cache: ContentCache, changed: Sequence[str]
+) -> list[tuple[Article, Article]] | None:
+    """Parse the changed files again: (article in the site, its new version) pairs, or None
+    when one of them is not an existing article whose place in the site stays the same."""
+    by_path = {article.path.as_posix(): article for article in site.articles}
+    edits: list[tuple[Article, Article]] = []
+    for name in changed:
+        current = by_path.get(name)
+        entry = cache.entries.get(name)
+        if current is None or entry is None or entry.value[1]:
+            return None
+        path = os.path.join(ctx.root, name)
+        try:
+            stat = os.stat(path)
+            with open(path, "rb") as handle:
+                data = handle.read()
+        except OSError:
+            return None
+        outcome = parse_source("articles", data, Path(name), ctx.config)
+        if isinstance(outcome, BroadsheetError) or outcome[1]:
+            return None
+        before, after = entry.value[0], outcome[0]
+        if any(getattr(before, key) != getattr(after, key) for key in PLACE):
+            return None
+        cache.store(name, stat, file_digest(data), outcome)
+        edits.append((current, replace(after, tags=current.tags)))  # tags as the site spells
+    return edits
+
+
+def _swap_articles(site: Site, edits: list[tuple[Article, Article]]) -> tuple[Site, dict[int, Any]]:
+    """The site with each edited article in place of the old one, the digests holding them
+    made again; and what replaced what, by the old object's id."""
+    swaps: dict[int, Any] = {id(old): new for old, new in edits}
+    digests = dict(site.digests_by_id)
+    for old, _ in edits:
+        digest = digests[site.digest_of[old.slug]]
+        new_digest = _swap_digest(digest, swaps)
+        digests[digest.id] = new_digest
+        swaps[id(site.digests_by_id[digest.id])] = new_digest
+    tag_slugs = {tag.slug for old, _ in edits for tag in old.tags}
+    tag_articles = {
+        slug: _swapped(items, swaps) if slug in tag_slugs else items
+        for slug, items in site.tag_articles.items()
+    }
+    new_site = replace(
+        site,
+        articles=_swapped(site.articles, swaps),
+        digests=_swapped(site.digests, swaps),
+        tag_articles=tag_articles,
+        digests_by_id=digests,
+    )
+    return new_site, swaps
+
+
+def _swap_digest(digest: Digest, swaps: dict[int, Any]) -> Digest:
+    sections = tuple(replace(s, articles=_swapped(s.articles, swaps)) for s in digest.sections)
+    return replace(digest, articles=_swapped(digest.articles, swaps), sections=sections)
+
+
+def _swapped(value: Any, swaps: dict[Any, Any]) -> Any:
+    """`value` with every item found in `swaps` replaced, through tuples, lists and dicts; the
+    same object when nothing in it changed. Keys of `swaps` are ids, or strings for keys."""
+    key = value if isinstance(value, str) else id(value)
+    if key in swaps:
+        return swaps[key]
+    kind = type(value)
+    if kind is tuple or kind is list:
+        items = [_swapped(item, swaps) for item in value]
+        if all(new is old for new, old in zip(items, value, strict=True)):
+            return value
+        return kind(items)
+    if kind is dict:
+        pairs = {name: _swapped(item, swaps) for name, item in value.items()}
+        if all(pairs[name] is item for name, item in value.items()):
+            return value
+        return pairs
+    return value
+
+
+def _page_call(recipe: Recipe) -> tuple[Any, Any, str, str, dict[str, Any]]:
+    """The function and arguments of a page recipe's partial (render.render_site makes it)."""
+    make = recipe.make
+    assert isinstance(make, partial)
+    return (make.func, *make.args)  # type: ignore[return-value]
