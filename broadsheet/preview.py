@@ -1,4 +1,4 @@
-"""PREVIEW: watch the sources, gather bursts of changes, rebuild into a private folder.
+"""PREVIEW: rebuild into a private folder after every burst of changes watch.py reports.
 
 Input: the project folder and the serve options. Output: a PreviewState after every build (the
 folder of the last good build and the errors of the last one), handed to a callback. The preview
@@ -12,12 +12,11 @@ save and show its errors in the browser instead of stopping.
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,16 +27,9 @@ from broadsheet.config import load_config
 from broadsheet.errors import BroadsheetError, ErrorList
 from broadsheet.model import BuildContext
 from broadsheet.pipeline import BuildResult, Plan, build
-from broadsheet.sources import is_junk
+from broadsheet.watch import SourceWatcher
 
 log = logging.getLogger(__name__)
-
-WATCHED = ("content", "templates", "static", "config.yml")  # relative to the project folder
-POLL = 0.1  # seconds between two looks at the sources
-QUIET = 0.3  # seconds without a change before a burst counts as finished
-MAX_WAIT = 3.0  # seconds after the first change of a burst when we rebuild anyway
-
-Signature = tuple[int, int, int]  # mtime_ns, size, inode: changes on every save, rename included
 
 
 @dataclass(frozen=True)
@@ -80,10 +72,10 @@ class Preview:
 
     def start(self, publish: Callable[[PreviewState], None]) -> PreviewState:
         """Build once, then watch the sources in a thread and `publish` every rebuild."""
-        snapshot = scan_sources(self.options.root, self.folder)
-        state = self.rebuild()
+        watcher = SourceWatcher(self.options.root, self.folder, self._stop)  # sees the build's
+        state = self.rebuild()  # time too: a save made meanwhile is built right after it
         self._thread = threading.Thread(
-            target=self._watch, args=(snapshot, publish), name="preview-watch", daemon=True
+            target=self._watch, args=(watcher, publish), name="preview-watch", daemon=True
         )
         self._thread.start()
         return state
@@ -138,20 +130,13 @@ class Preview:
             self._thread.join(timeout=0.8)
         shutil.rmtree(self.folder, ignore_errors=True)
 
-    def _watch(
-        self, snapshot: dict[str, Signature], publish: Callable[[PreviewState], None]
-    ) -> None:
-        debouncer = Debouncer()
-        while not self._stop.wait(POLL):
-            current = scan_sources(self.options.root, self.folder)
-            debouncer.add(changed_paths(snapshot, current), time.monotonic())
-            snapshot = current
-            if debouncer.due(time.monotonic()):
-                state = self.rebuild(debouncer.take())
-                if self._stop.is_set():  # closed while building: do not leave files behind
-                    shutil.rmtree(self.folder, ignore_errors=True)
-                    return
-                publish(state)
+    def _watch(self, watcher: SourceWatcher, publish: Callable[[PreviewState], None]) -> None:
+        for changed in watcher.batches():
+            state = self.rebuild(changed)
+            if self._stop.is_set():  # closed while building: do not leave files behind
+                shutil.rmtree(self.folder, ignore_errors=True)
+                return
+            publish(state)
 
 
 def _error_lines(error: BroadsheetError) -> tuple[str, ...]:
@@ -178,70 +163,6 @@ def reload_paths(before: PreviewState | None, after: PreviewState) -> tuple[str,
     if css_only and before is not None and not before.errors and not after.errors:
         return tuple(after.base_path + path for path in css)
     return ("*",)
-
-
-class Debouncer:
-    """Gather file changes until the sources have been quiet for a moment."""
-
-    def __init__(self, quiet: float = QUIET, max_wait: float = MAX_WAIT) -> None:
-        self.quiet = quiet
-        self.max_wait = max_wait
-        self.pending: set[str] = set()
-        self._first = 0.0  # time of the burst's first change
-        self._last = 0.0  # time of its latest change
-
-    def add(self, paths: Iterable[str], now: float) -> None:
-        """Record changed paths seen at time `now`."""
-        paths = set(paths)
-        if not paths:
-            return
-        if not self.pending:
-            self._first = now
-        self.pending |= paths
-        self._last = now
-
-    def due(self, now: float) -> bool:
-        """Tell whether the burst is over (or has gone on too long) and a rebuild should run."""
-        if not self.pending:
-            return False
-        return now - self._last >= self.quiet or now - self._first >= self.max_wait
-
-    def take(self) -> tuple[str, ...]:
-        """Return the gathered paths, sorted, and start a new burst."""
-        paths = tuple(sorted(self.pending))
-        self.pending = set()
-        return paths
-
-
-def scan_sources(root: Path, skip: Path | None = None) -> dict[str, Signature]:
-    """Return each watched file (relative path with /) and its signature; junk left out."""
-    found: dict[str, Signature] = {}
-    for name in WATCHED:
-        top = root / name
-        paths = [top] if top.is_file() else _walk(top, skip)
-        for path in paths:
-            try:
-                info = path.stat()
-            except OSError:
-                continue  # removed while we looked
-            found[path.relative_to(root).as_posix()] = (info.st_mtime_ns, info.st_size, info.st_ino)
-    return found
-
-
-def _walk(top: Path, skip: Path | None) -> Iterable[Path]:
-    for folder, dirs, files in os.walk(top):
-        here = Path(folder)
-        dirs[:] = [d for d in dirs if not is_junk(d) and not _inside(here / d, skip)]
-        yield from (here / f for f in files if not is_junk(f))
-
-
-def _inside(path: Path, folder: Path | None) -> bool:
-    return folder is not None and path.resolve().is_relative_to(folder)
-
-
-def changed_paths(before: dict[str, Signature], after: dict[str, Signature]) -> set[str]:
-    """Return the paths added, removed or modified between two scans."""
-    return {p for p in before.keys() | after.keys() if before.get(p) != after.get(p)}
 
 
 def render_error_page(errors: Sequence[str]) -> bytes:

@@ -19,16 +19,14 @@ import pytest
 from broadsheet.model import BuildContext
 from broadsheet.pipeline import BuildResult, build
 from broadsheet.preview import (
-    Debouncer,
     Preview,
     PreviewOptions,
     PreviewState,
-    changed_paths,
     reload_paths,
     render_error_page,
-    scan_sources,
 )
 from broadsheet.server import Found, locate
+from broadsheet.watch import Debouncer, changed_paths, scan_sources
 from tests.conftest import ARTICLE, ARTICLE_URL, REPO, Run, Served, break_title, set_base_url
 
 
