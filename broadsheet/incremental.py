@@ -102,7 +102,7 @@ def _update(
     timings["render"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    stats = patch_site(made, output)
+    stats, plan.marker = patch_site(made, output, plan.marker)
     timings["write"] = time.perf_counter() - start
     plan.site = site
     return BuildResult(

@@ -88,6 +88,7 @@ class Plan:
     env: jinja2.Environment
     warnings: tuple[BroadsheetError, ...]
     users: dict[str, list[int]] | None = None  # key part -> pages using it; made when needed
+    marker: tuple[dict, dict] | None = None  # the output's manifest and record, once read
 
 
 def build(

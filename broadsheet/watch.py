@@ -26,8 +26,8 @@ log = logging.getLogger(__name__)
 TREES = ("content", "templates", "static")  # folders watched with everything under them
 WATCHED = (*TREES, "config.yml")  # relative to the project folder
 POLL = 0.1  # seconds between two looks at what is polled
-STEP = 0.01  # seconds the notifier gathers events before it hands them over
-SETTLE = 0.03  # seconds without a notified change before a burst counts as finished
+STEP = 0.005  # seconds the notifier gathers events before it hands them over
+SETTLE = 0.02  # seconds without a notified change before a burst counts as finished
 # ... but a burst that starts within QUIET of the last rebuild (a tool writing many files, a
 # checkout) waits for QUIET seconds of quiet instead, so it is not rebuilt piece by piece.
 QUIET = 0.3  # the same when polling every file: a change shows only at the next scan

@@ -79,15 +79,18 @@ def _write_site(outputs: Iterable[Output], output: Path, record: dict[str, objec
     return _write_changes(outputs, output, previous or scan_output(output), record)
 
 
-def patch_site(outputs: Iterable[Output], output: Path) -> WriteStats:
+def patch_site(
+    outputs: Iterable[Output], output: Path, marker: tuple[Manifest, dict] | None = None
+) -> tuple[WriteStats, tuple[Manifest, dict]]:
     """Replace just these files of serve's private output folder, each in one step.
 
     For a folder only the preview reads: a reader may see one page new and another still old
-    for a moment, which a browser waiting for its reload signal never does. The spare copy
-    is kept in step, so the next full build still finds it ready.
+    for a moment, which a browser waiting for its reload signal never does. `marker` is the
+    folder's manifest and build record as the last call returned them (None: read them); the
+    spare copy is kept in step, so the next full build still finds it ready.
     """
     try:
-        manifest, record = read_marker(output)
+        manifest, record = marker or read_marker(output)
         changed = []
         for item in outputs:
             old = manifest.get(item.path)
@@ -96,14 +99,14 @@ def patch_site(outputs: Iterable[Output], output: Path) -> WriteStats:
                 continue
             manifest[item.path] = _replace_file(output, item.path, item)
             changed.append(item.path)
-        document = encode(manifest_document(manifest, record))
-        _write_manifest(output / MARKER, document)
+        _write_manifest(output / MARKER, manifest_document(manifest, record))
         spare = _spare_path(output)
         if _marker_bytes(spare):
             for relative in changed:
                 _link_into(output, spare, relative)
-            _write_manifest(spare / MARKER, document)
-        return WriteStats(len(changed), len(manifest) - len(changed), 0)
+            _link_into(output, spare, MARKER)
+        stats = WriteStats(len(changed), len(manifest) - len(changed), 0)
+        return stats, (manifest, record)
     except OSError as exc:
         raise OutputError(f"cannot write the site to {output.name}/: {exc.strerror}") from exc
 
