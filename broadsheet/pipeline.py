@@ -273,12 +273,13 @@ class OutputStream:
             yield Output(recipe.path, data, recipe.key)
 
     def render_into(self, folder: Path) -> Iterator[tuple[str, list]]:
-        """Render every output straight into `folder`, this process taking its share."""
+        """Render every output straight into `folder` in worker processes, which take chunks
+        as they finish the last (tag pages cost ten article pages); this one gathers entries."""
         global _RECIPES
         _RECIPES = self.recipes
         start = time.perf_counter()
         yield from run_parallel(
-            _make_into, [(i, folder) for i in range(len(self.recipes))], self.workers, share=True
+            _make_into, [(i, folder) for i in range(len(self.recipes))], self.workers, share=False
         )
         self.seconds += time.perf_counter() - start
 
