@@ -121,6 +121,11 @@ def _update(
     )
 
 
+def prepare(plan: Plan) -> None:
+    """Index a new plan for the updates to come."""
+    _users(plan)
+
+
 def _users(plan: Plan) -> dict[str, list[int]]:
     """Which pages' keys use each article's and digest's key: made once, then kept current."""
     if plan.users is None:

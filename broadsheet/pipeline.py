@@ -112,7 +112,12 @@ def build(
             result = update(previous, ctx, cache, changed, output)
             if result is not None:
                 return result
-        return _build(ctx, output, cache)
+        result = _build(ctx, output, cache)
+        if ctx.private_output and result.plan is not None:
+            from broadsheet.incremental import prepare
+
+            prepare(result.plan)  # now, so the first save after it is as quick as the rest
+        return result
 
 
 def _build(ctx: BuildContext, output: Path, cache: ContentCache | None) -> BuildResult:
