@@ -88,13 +88,13 @@ def measure_size(project: Path, size: int, runs: int, seed: int) -> dict[str, An
     _progress(f"{size} articles: {runs} no-change builds")
     unchanged = [run_build(project) for _ in range(runs)]
     _progress(f"{size} articles: {runs} one-article edit builds")
-    edited_file = corpus.articles[len(corpus.articles) // 2]
+    edited_file = _published_article(corpus.articles)
     edit = []
     for number in range(runs):
         _append_sentence(edited_file, number)
         edit.append(run_build(project))
     _progress(f"{size} articles: serve, save to reload")
-    serve = measure_serve_rebuilds(project, runs)
+    serve = measure_serve_rebuilds(project, edited_file, runs)
     return {
         "articles": size,
         "corpus_seconds": generated,
@@ -138,11 +138,11 @@ def run_build(project: Path) -> BuildRun:
     )
 
 
-def measure_serve_rebuilds(project: Path, runs: int = 5) -> dict[str, Any]:
+def measure_serve_rebuilds(project: Path, article: Path, runs: int = 5) -> dict[str, Any]:
     """Time serve from saving an article to the signal that reloads the browser.
 
     The preview starts as `python build.py serve` starts it: a full build, then its watcher.
-    Each run appends a sentence to one article and waits for the preview to publish the new
+    Each run appends a sentence to `article` (published, the one the edit builds change) and waits for the preview to publish the new
     site, the moment server.py sends the reload signal. `seconds` is that whole wait, the
     watcher noticing the save included; `rebuild` is the part spent building. Saves are half a
     second apart, as a curator's are (quicker ones are gathered into one rebuild on purpose).
@@ -150,7 +150,6 @@ def measure_serve_rebuilds(project: Path, runs: int = 5) -> dict[str, Any]:
     from broadsheet.pipeline import build
     from broadsheet.preview import Preview, PreviewOptions
 
-    article = sorted((project / "content" / "articles").glob("*.md"))[0]
     rebuilds: list[float] = []
 
     def timed_build(*args: Any, **kwargs: Any) -> Any:
@@ -262,6 +261,15 @@ def _clean(project: Path) -> None:
         shutil.rmtree(project / name, ignore_errors=True)
     for leftover in project.glob(".site-*"):
         shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _published_article(articles: tuple[Path, ...]) -> Path:
+    """The article in the middle of the corpus, or the next one that is not a draft."""
+    middle = len(articles) // 2
+    for path in articles[middle:] + articles[:middle]:
+        if "\ndraft: true\n" not in path.read_text(encoding="utf-8"):
+            return path
+    raise SystemExit("the corpus has no published article")
 
 
 def _append_sentence(path: Path, number: int) -> None:

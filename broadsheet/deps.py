@@ -127,7 +127,8 @@ _PARSED: dict[tuple[str, str], nodes.Template] = {}  # parsed templates, by name
 # article's or a digest's part is itself a short hash, so a page listing twenty stays small.
 def article_key(article: Article) -> str:
     """What an article contributes to any page that shows it."""
-    return digest_of(article.fingerprint, tuple((t.name, t.slug) for t in article.tags))
+    tags = tuple((t.name, t.slug) for t in article.tags)
+    return digest_of(article.slug, article.fingerprint, tags)  # two copies of a file differ
 
 
 def digest_summary(digest: Digest | None) -> tuple[Any, ...]:

@@ -25,7 +25,7 @@ from broadsheet.content import parse_source
 from broadsheet.errors import BroadsheetError
 from broadsheet.model import Article, BuildContext, Digest, Output, Recipe, Site
 from broadsheet.pipeline import BuildResult, Plan
-from broadsheet.write import patch_site
+from broadsheet.write import WriteStats, patch_site
 
 # What places an article in the site; an edit to any of these needs the whole model rebuilt.
 PLACE = ("slug", "published", "tags", "section", "digest_id", "draft", "path")
@@ -71,13 +71,14 @@ def _update(
     timings["model"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    plan.env.globals["site"] = site
+    plan.env.globals.update(plan.globals, site=site)  # another build may have changed them
     plan.env.fragment_cache.clear()  # type: ignore[attr-defined]
     recipes = plan.recipes
     users = _users(plan)
     stale = sorted({index for key in renamed for index in users.get(key, ())})
-    for old_key, new_key in renamed.items():
-        users.setdefault(new_key, []).extend(users.pop(old_key, ()))
+    moved = {new_key: users.pop(old_key, []) for old_key, new_key in renamed.items()}
+    for new_key, indexes in moved.items():  # a key saved unchanged maps to itself
+        users.setdefault(new_key, []).extend(indexes)
     for index in stale:
         recipe = recipes[index]
         assert recipe.inputs is not None  # every page recipe carries them
@@ -102,7 +103,10 @@ def _update(
     timings["render"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    stats, plan.marker = patch_site(made, output, plan.marker)
+    if made:
+        stats, plan.marker = patch_site(made, output, plan.marker)
+    else:  # a draft edited, a file saved unchanged: nothing the site shows
+        stats = WriteStats(0, len(recipes), 0)
     timings["write"] = time.perf_counter() - start
     plan.site = site
     return BuildResult(
@@ -155,7 +159,10 @@ def _reparse(
     for name in changed:
         current = by_path.get(name)
         entry = cache.entries.get(name)
-        if current is None or entry is None or entry.value[1]:
+        if entry is None or entry.value[1] or not name.startswith("content/articles/"):
+            return None
+        hidden = entry.value[0].draft and not ctx.drafts
+        if (current is None) != hidden:
             return None
         path = os.path.join(ctx.root, name)
         try:
@@ -168,11 +175,17 @@ def _reparse(
         if isinstance(outcome, BroadsheetError) or outcome[1]:
             return None
         before, after = entry.value[0], outcome[0]
-        if any(getattr(before, key) != getattr(after, key) for key in PLACE):
+        if _place(before) != _place(after):
             return None
         cache.store(name, stat, file_digest(data), outcome)
-        edits.append((current, replace(after, tags=current.tags)))  # tags as the site spells
+        if current is not None:  # else a draft that stays one: nothing shown changes
+            edits.append((current, replace(after, tags=current.tags)))  # tags as the site has
     return edits
+
+
+def _place(article: Article) -> tuple[Any, ...]:
+    """What places an article in the site; its date as written, so a change of fold counts."""
+    return (*(getattr(article, key) for key in PLACE), article.published.isoformat())
 
 
 def _swap_articles(site: Site, edits: list[tuple[Article, Article]]) -> tuple[Site, dict[int, Any]]:

@@ -89,6 +89,7 @@ class Plan:
     warnings: tuple[BroadsheetError, ...]
     users: dict[str, list[int]] | None = None  # key part -> pages using it; made when needed
     marker: tuple[dict, dict] | None = None  # the output's manifest and record, once read
+    globals: dict[str, object] = field(default_factory=dict)  # what templates see as globals
 
 
 def build(
@@ -250,7 +251,8 @@ def plan_outputs(site: Site, ctx: BuildContext, warnings: tuple[BroadsheetError,
     feeds = render_feeds(site, env, deps, pages)
     recipes = pages + feeds + render_static(ctx.root / "static")
     _check_unique_paths(recipes)
-    return Plan(site, recipes, len(pages), len(feeds), deps, env, warnings)
+    shared = {name: env.globals[name] for name in ("site", "config", "urls", "drafts")}
+    return Plan(site, recipes, len(pages), len(feeds), deps, env, warnings, globals=shared)
 
 
 class OutputStream:

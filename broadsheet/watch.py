@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import stat
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -111,7 +112,7 @@ class SourceWatcher:
         return changed
 
     def _poll_state(self) -> dict[str, object]:
-        state: dict[str, object] = {name: (self.root / name).is_dir() for name in TREES}
+        state: dict[str, object] = {name: _folder_identity(self.root / name) for name in TREES}
         try:
             info = (self.root / "config.yml").stat()
             state["config.yml"] = (info.st_mtime_ns, info.st_size, info.st_ino)
@@ -129,15 +130,19 @@ class SourceWatcher:
             return
         self._notified = trees
         if trees:
+            ready = threading.Event()
             thread = threading.Thread(
                 target=self._notify,
-                args=(trees, self._notifier_stop),
+                args=(trees, self._notifier_stop, ready),
                 name="preview-notify",
                 daemon=True,
             )
             thread.start()
+            ready.wait(timeout=5)  # a save from now on is seen: none falls between two watchers
 
-    def _notify(self, trees: tuple[str, ...], stop: threading.Event) -> None:
+    def _notify(
+        self, trees: tuple[str, ...], stop: threading.Event, ready: threading.Event
+    ) -> None:
         from watchfiles import watch
 
         folders = [str(self.root / name) for name in trees]
@@ -149,8 +154,10 @@ class SourceWatcher:
                 step=int(STEP * 1000),
                 stop_event=stop,
                 rust_timeout=int(POLL * 1000),
+                yield_on_timeout=True,  # the first yield says the watches are in place
                 raise_interrupt=False,
             ):
+                ready.set()
                 paths = {self._relative(path) for _, path in changes}
                 paths.discard(None)
                 if paths:
@@ -159,6 +166,8 @@ class SourceWatcher:
             if not stop.is_set():
                 log.debug("file notifications failed: %s", exc)
                 self._events.put(None)
+        finally:
+            ready.set()
 
     def _relative(self, path: str) -> str | None:
         """The project-relative name of a notified path, or None for junk and the skip folder."""
@@ -222,6 +231,15 @@ def scan_sources(root: Path, skip: Path | None = None) -> dict[str, Signature]:
                 continue  # removed while we looked
             found[path.relative_to(root).as_posix()] = (info.st_mtime_ns, info.st_size, info.st_ino)
     return found
+
+
+def _folder_identity(path: Path) -> tuple[int, int] | None:
+    """Which folder is at `path` (one replaced by another is a new one), or None."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return (info.st_dev, info.st_ino) if stat.S_ISDIR(info.st_mode) else None
 
 
 def _walk(top: Path, skip: Path | None) -> Iterable[Path]:

@@ -91,6 +91,8 @@ def patch_site(
     """
     try:
         manifest, record = marker or read_marker(output)
+        spare = _spare_path(output)
+        in_step = _marker_bytes(spare) == _marker_bytes(output) != b""  # a true copy now
         changed = []
         for item in outputs:
             old = manifest.get(item.path)
@@ -100,8 +102,7 @@ def patch_site(
             manifest[item.path] = _replace_file(output, item.path, item)
             changed.append(item.path)
         _write_manifest(output / MARKER, manifest_document(manifest, record))
-        spare = _spare_path(output)
-        if _marker_bytes(spare):
+        if in_step:
             for relative in changed:
                 _link_into(output, spare, relative)
             _link_into(output, spare, MARKER)

@@ -112,6 +112,36 @@ def test_edits_to_what_articles_say_update_in_place(previewer: Previewer, tmp_pa
         previewer.assert_matches_a_full_build(tmp_path / "full")
 
 
+def test_a_save_without_a_change_then_a_real_edit(previewer: Previewer, tmp_path: Path) -> None:
+    assert previewer.rebuild(previewer.edit(C, _same))
+    assert previewer.rebuild(previewer.edit(C, _set("title", '"Edited after an empty save"')))
+    previewer.assert_matches_a_full_build(tmp_path / "full")
+    page = previewer.preview.site / "digests/2025-11-28/index.html"
+    assert "Edited after an empty save" in page.read_text()
+
+
+def test_two_files_with_the_same_bytes_stay_apart(previewer: Previewer, tmp_path: Path) -> None:
+    copy = "content/articles/2025-12-02-a-copy-of-the-comet-story.md"
+    (previewer.root / copy).write_bytes((previewer.root / A).read_bytes())
+    assert not previewer.rebuild(copy)  # a new file
+    assert previewer.rebuild(previewer.edit(A, _set("title", '"Only the original changes"')))
+    previewer.assert_matches_a_full_build(tmp_path / "full")
+    assert previewer.rebuild(previewer.edit(copy, _set("title", '"Then only the copy"')))
+    previewer.assert_matches_a_full_build(tmp_path / "full")
+
+
+def test_a_draft_edited_changes_nothing_published(previewer: Previewer, tmp_path: Path) -> None:
+    draft = "content/articles/2025-12-02-a-draft.md"
+    (previewer.root / draft).write_text(article("A draft", draft="true"))
+    assert not previewer.rebuild(draft)
+    before = manifest(previewer.preview.site)
+    assert previewer.rebuild(previewer.edit(draft, _append("Still a draft.")))
+    assert manifest(previewer.preview.site) == before
+    previewer.assert_matches_a_full_build(tmp_path / "full")
+    assert not previewer.rebuild(previewer.edit(draft, _set("draft", "false")))  # published
+    previewer.assert_matches_a_full_build(tmp_path / "full")
+
+
 def test_two_articles_of_one_digest_edited_together(previewer: Previewer, tmp_path: Path) -> None:
     a = previewer.edit(A, _set("title", '"First of two edits"'))
     b = previewer.edit(B, _append("Second of two edits."))
@@ -142,7 +172,7 @@ def test_an_update_writes_only_the_pages_that_show_the_article(
         (_set("date", "2025-12-01T09:00:00+00:00"), True),  # another digest
         (_set("section", "World"), True),
         (_insert("slug: a-new-slug"), True),
-        (_insert("draft: true"), False),  # gone from the site: a later edit brings nothing
+        (_insert("draft: true"), True),  # gone from the site: a later edit changes nothing
         (_insert("colour: blue"), False),  # a file with warnings is always built fully
     ],
     ids=["tags", "date", "section", "slug", "draft", "warning"],

@@ -136,6 +136,18 @@ def test_config_and_a_folder_made_after_the_start_are_watched(project: Path, wat
     assert batches.next() == {"static/more.css"}
 
 
+def test_a_folder_replaced_by_another_is_watched_anew(project: Path, watching) -> None:
+    batches = watching()
+    new = project / "templates.new"
+    shutil.copytree(project / "templates", new)
+    os.rename(project / "templates", project / "templates.old")
+    os.rename(new, project / "templates")
+    seen = batches.next() | batches.drain(0.5)
+    assert any(p == "templates" or p.startswith("templates/") for p in seen)
+    (project / "templates/page.html").write_text("{{ page.title }}")
+    assert "templates/page.html" in batches.next() | batches.drain(0.3)
+
+
 def test_the_preview_folder_inside_the_project_is_left_out(project: Path, watching) -> None:
     inside = project / "static/preview"
     inside.mkdir()
