@@ -227,11 +227,33 @@ def _ready_spare(output: Path, previous: Manifest) -> Path:
     spare.mkdir()
     (spare / MARKER).write_text('{"about": "spare copy, being made"}')  # ours from the start
     spare.chmod(0o755)
-    for relative in previous:
-        if os.path.lexists(output / relative):  # one deleted by hand is rendered again
-            _link_into(output, spare, relative)
+    _fill_spare(output, spare, previous)
     shutil.copyfile(output / MARKER, spare / MARKER)
     return spare
+
+
+def _fill_spare(output: Path, spare: Path, previous: Manifest) -> None:
+    """Hard-link every file of the manifest into the new, empty spare. Its folders are all
+    made here, one by one, so none of them can be a link: no checks on the way are needed."""
+    source, target = os.fspath(output), os.fspath(spare)
+    made = {""}
+    for relative in sorted(previous):
+        folder = relative.rpartition("/")[0]
+        if folder not in made:
+            parts = folder.split("/")
+            for depth in range(1, len(parts) + 1):
+                step = "/".join(parts[:depth])
+                if step not in made:
+                    os.mkdir(os.path.join(target, step))
+                    made.add(step)
+        try:
+            os.link(
+                os.path.join(source, relative),
+                os.path.join(target, relative),
+                follow_symlinks=False,
+            )
+        except FileNotFoundError:
+            continue  # deleted by hand: rendered again
 
 
 def _catch_up(
