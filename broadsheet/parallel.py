@@ -25,19 +25,26 @@ def default_workers() -> int:
 
 
 def run_parallel(
-    function: Callable[..., R], jobs: Sequence[tuple[Any, ...]], workers: int, share: bool = False
+    function: Callable[..., R],
+    jobs: Sequence[tuple[Any, ...]],
+    workers: int,
+    share: bool = False,
+    meanwhile: Callable[[], None] | None = None,
 ) -> Iterator[R]:
     """Yield function(*job) for every job, in order; in `workers` processes when there are many.
 
     With `share` this process takes the first part of the jobs itself while the others run
     the rest: right when it would otherwise only wait. Without, it stays free to consume the
-    results as they come (the writer does).
+    results as they come (the writer does). `meanwhile` runs in this process once the workers
+    are busy (or first, when there are none), before the first result is yielded.
     """
     if (
         workers <= 1
         or len(jobs) < MIN_PARALLEL
         or "fork" not in multiprocessing.get_all_start_methods()
     ):
+        if meanwhile is not None:
+            meanwhile()
         yield from (function(*job) for job in jobs)
         return
     helpers = workers - 1 if share else workers
@@ -47,6 +54,8 @@ def run_parallel(
     context = multiprocessing.get_context("fork")
     with context.Pool(helpers) as pool:
         results = pool.imap(_Call(function), rest, chunksize=chunk)  # starts at once
+        if meanwhile is not None:
+            meanwhile()
         yield from (function(*job) for job in jobs[:mine])
         yield from results
 

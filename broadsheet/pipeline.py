@@ -10,7 +10,7 @@ import gc
 import logging
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -139,10 +139,10 @@ def _build(ctx: BuildContext, output: Path, cache: ContentCache | None) -> Build
         site, model_warnings = build_site(content, ctx)
     warnings = content.warnings + tuple(model_warnings)
     with _collector_frozen():
-        result = _render_and_write(site, warnings, ctx, output, timings)
+        result = _render_and_write(site, warnings, ctx, output, timings, cache.save)
     if stamp:
         save_stamp(ctx.root, output, digest_of(stamp, marker_digest(output)))
-    cache.save()
+    cache.save()  # if rendering did not get to it
     result.cache_hits, result.cache_misses = cache.hits, cache.misses
     return result
 
@@ -153,14 +153,16 @@ def _render_and_write(
     ctx: BuildContext,
     output: Path,
     timings: dict[str, float],
+    meanwhile: Callable[[], None] | None = None,
 ) -> BuildResult:
-    """Plan every output, render the stale ones and write them."""
+    """Plan every output, render the stale ones and write them; run `meanwhile` (saving the
+    content cache) while worker processes render."""
     with _timed(timings, "render"):
         plan = plan_outputs(site, ctx, warnings)
         recipes = plan.recipes
         stale = stale_outputs(recipes, output, ctx.private_output)
     counts = {"articles": len(site.articles), "digests": len(site.digests), "tags": len(site.tags)}
-    made = OutputStream(recipes, stale, ctx.workers)
+    made = OutputStream(recipes, stale, ctx.workers, meanwhile)
     record = {**counts, "files": len(recipes), "warnings": [_warning_record(w) for w in warnings]}
     with _timed(timings, "write"):
         stats = write_site(made, output, record)
@@ -259,16 +261,24 @@ class OutputStream:
     """Every output in order: rendered when stale (in worker processes when there are many),
     else marked as kept (data None). Counts the seconds spent waiting for rendering."""
 
-    def __init__(self, recipes: list[Recipe], stale: list[int], workers: int) -> None:
+    def __init__(
+        self,
+        recipes: list[Recipe],
+        stale: list[int],
+        workers: int,
+        meanwhile: Callable[[], None] | None = None,
+    ) -> None:
         self.recipes = recipes
         self.stale = stale
         self.workers = workers
+        self.meanwhile = meanwhile  # work for this process while the workers render
         self.seconds = 0.0
 
     def __iter__(self) -> Iterator[Output]:
         global _RECIPES
         _RECIPES = self.recipes  # forked workers find the recipes here
-        rendered = run_parallel(_make, [(i,) for i in self.stale], self.workers)
+        jobs = [(i,) for i in self.stale]
+        rendered = run_parallel(_make, jobs, self.workers, meanwhile=self.meanwhile)
         stale = set(self.stale)
         for index, recipe in enumerate(self.recipes):
             if index not in stale:
@@ -285,9 +295,8 @@ class OutputStream:
         global _RECIPES
         _RECIPES = self.recipes
         start = time.perf_counter()
-        yield from run_parallel(
-            _make_into, [(i, folder) for i in range(len(self.recipes))], self.workers, share=False
-        )
+        jobs = [(i, folder) for i in range(len(self.recipes))]
+        yield from run_parallel(_make_into, jobs, self.workers, meanwhile=self.meanwhile)
         self.seconds += time.perf_counter() - start
 
 

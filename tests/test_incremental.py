@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from broadsheet.cache import ContentCache
 from broadsheet.config import load_config
 from broadsheet.errors import BroadsheetError
 from broadsheet.model import BuildContext
@@ -204,6 +205,25 @@ def test_parallel_and_serial_builds_are_byte_identical(make_site, tmp_path: Path
     parallel = run(root, output=tmp_path / "parallel", workers=2, use_cache=False)
     assert serial.files == parallel.files > 150
     assert manifest(tmp_path / "serial") == manifest(tmp_path / "parallel")
+
+
+def test_a_parallel_build_saves_the_cache_while_its_workers_render(
+    make_site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = {f"content/articles/2025-12-01-s{i}.md": article(f"S{i}") for i in range(100)}
+    root = make_site(files)
+    saved_during: list[bool] = []
+    real_save = ContentCache.save
+
+    def save(self: ContentCache) -> None:
+        saved_during.append(self._dirty and not (root / "site").exists())
+        real_save(self)
+
+    monkeypatch.setattr(ContentCache, "save", save)
+    first = run(root, workers=2)
+    assert first.cache_misses == 100 and saved_during[0]  # written before the site was
+    again = run(root, output=root / "elsewhere", workers=2)
+    assert again.cache_misses == 0 and again.cache_hits == 100
 
 
 def test_an_error_in_a_worker_is_reported_like_any_other(make_site) -> None:
