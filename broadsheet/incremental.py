@@ -4,7 +4,8 @@ Input: the previous build's Plan, serve's content cache and the source files its
 change. Output: a BuildResult, or None when the change is not one this handles and a full
 build must run instead: a file added or removed, anything but an article changed, an article's
 place in the site changed (slug, date, tags, section, digest, draft), an article with warnings
-or errors, or templates that read the whole site. Only the pages, feeds and files whose
+or errors, or templates that read the whole site. (A draft edited while drafts are not shown
+changes nothing and needs nothing.) Only the pages, feeds and files whose
 dependency key changed are rendered and written, in O(changed) time: the tests build both ways
 and require the same bytes.
 """
@@ -60,37 +61,14 @@ def _update(
 
     start = time.perf_counter()
     site, swaps = _swap_articles(plan.site, edits)
-    olds = [old for old, _ in edits]
-    old_digests = [d for d in plan.site.digests if id(d) in swaps]
-    old_keys = [plan.deps.article(a) for a in olds] + [plan.deps.digest(d) for d in old_digests]
-    plan.deps.refresh(olds, old_digests)
-    new_digests = [swaps[id(d)] for d in old_digests]
-    new_keys = [plan.deps.article(new) for _, new in edits]
-    new_keys += [plan.deps.digest(d) for d in new_digests]
-    renamed = dict(zip(old_keys, new_keys, strict=True))
+    renamed = _new_keys(plan, edits, swaps)
     timings["model"] = time.perf_counter() - start
 
     start = time.perf_counter()
     plan.env.globals.update(plan.globals, site=site)  # another build may have changed them
     plan.env.fragment_cache.clear()  # type: ignore[attr-defined]
+    stale = _replan_pages(plan, renamed, swaps)
     recipes = plan.recipes
-    users = _users(plan)
-    stale = sorted({index for key in renamed for index in users.get(key, ())})
-    moved = {new_key: users.pop(old_key, []) for old_key, new_key in renamed.items()}
-    for new_key, indexes in moved.items():  # a key saved unchanged maps to itself
-        users.setdefault(new_key, []).extend(indexes)
-    for index in stale:
-        recipe = recipes[index]
-        assert recipe.inputs is not None  # every page recipe carries them
-        template, parts = recipe.inputs
-        new_parts = _swapped(parts, renamed)
-        function, env, name, url, context = _page_call(recipe)
-        recipes[index] = Recipe(
-            recipe.path,
-            plan.deps.key(template, *new_parts),
-            partial(function, env, name, url, _swapped(context, swaps)),
-            (template, new_parts),
-        )
     feeds = render_feeds(site, plan.env, plan.deps, recipes[: plan.pages])
     for offset, recipe in enumerate(feeds):
         index = plan.pages + offset
@@ -123,6 +101,42 @@ def _update(
         site=site,
         plan=plan,
     )
+
+
+def _new_keys(
+    plan: Plan, edits: list[tuple[Article, Article]], swaps: dict[int, Any]
+) -> dict[str, str]:
+    """The edited articles' and their digests' keys: {old key: new key}."""
+    olds = [old for old, _ in edits]
+    old_digests = [d for d in plan.site.digests if id(d) in swaps]
+    old_keys = [plan.deps.article(a) for a in olds] + [plan.deps.digest(d) for d in old_digests]
+    plan.deps.refresh(olds, old_digests)
+    new_keys = [plan.deps.article(new) for _, new in edits]
+    new_keys += [plan.deps.digest(swaps[id(d)]) for d in old_digests]
+    return dict(zip(old_keys, new_keys, strict=True))
+
+
+def _replan_pages(plan: Plan, renamed: dict[str, str], swaps: dict[int, Any]) -> list[int]:
+    """Give every page that used a renamed key its new key and the new objects to render;
+    return their indexes."""
+    users = _users(plan)
+    stale = sorted({index for key in renamed for index in users.get(key, ())})
+    moved = {new_key: users.pop(old_key, []) for old_key, new_key in renamed.items()}
+    for new_key, indexes in moved.items():  # a key saved unchanged maps to itself
+        users.setdefault(new_key, []).extend(indexes)
+    for index in stale:
+        recipe = plan.recipes[index]
+        assert recipe.inputs is not None  # every page recipe carries them
+        template, parts = recipe.inputs
+        new_parts = _swapped(parts, renamed)
+        function, env, name, url, context = _page_call(recipe)
+        plan.recipes[index] = Recipe(
+            recipe.path,
+            plan.deps.key(template, *new_parts),
+            partial(function, env, name, url, _swapped(context, swaps)),
+            (template, new_parts),
+        )
+    return stale
 
 
 def prepare(plan: Plan) -> None:
