@@ -13,6 +13,7 @@ not write at the top of the site (dot-entries such as .git, a CNAME) move along 
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import fcntl
@@ -244,7 +245,8 @@ def _fill_spare(output: Path, spare: Path, previous: Manifest) -> None:
             for depth in range(1, len(parts) + 1):
                 step = "/".join(parts[:depth])
                 if step not in made:
-                    os.mkdir(os.path.join(target, step))
+                    with contextlib.suppress(FileExistsError):  # the same folder, in other case
+                        os.mkdir(os.path.join(target, step))
                     made.add(step)
         try:
             os.link(
