@@ -171,6 +171,9 @@ def _reparse(
     by_path = {article.path.as_posix(): article for article in site.articles}
     edits: list[tuple[Article, Article]] = []
     for name in changed:
+        folder, _, file = name.rpartition("/")
+        if folder == "content/articles" and not file.endswith(".md"):
+            continue  # never read (an editor's or a tool's temporary file, say `sed -i`'s)
         current = by_path.get(name)
         entry = cache.entries.get(name)
         if entry is None or entry.value[1] or not name.startswith("content/articles/"):

@@ -120,6 +120,16 @@ def test_a_save_without_a_change_then_a_real_edit(previewer: Previewer, tmp_path
     assert "Edited after an empty save" in page.read_text()
 
 
+def test_a_tools_temporary_file_beside_the_edit_is_no_reason_for_a_full_build(
+    previewer: Previewer, tmp_path: Path
+) -> None:
+    temp = previewer.root / "content/articles/sedX1b2c3"  # what `sed -i` writes, then renames
+    temp.write_text(_set("title", '"Edited with sed"')(previewer.root.joinpath(A).read_text()))
+    os.replace(temp, previewer.root / A)
+    assert previewer.rebuild(A, "content/articles/sedX1b2c3")
+    previewer.assert_matches_a_full_build(tmp_path / "full")
+
+
 def test_two_files_with_the_same_bytes_stay_apart(previewer: Previewer, tmp_path: Path) -> None:
     copy = "content/articles/2025-12-02-a-copy-of-the-comet-story.md"
     (previewer.root / copy).write_bytes((previewer.root / A).read_bytes())
