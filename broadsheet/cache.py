@@ -178,12 +178,13 @@ def _read(path: Path, salt: str) -> tuple[str, dict[str, Any]] | None:
     header = _MAGIC + salt.encode() + b"\n"
     if not data.startswith(header):
         return None
-    token, newline, body = data[len(header) :].partition(b"\n")
-    if not newline:
+    end = data.find(b"\n", len(header))
+    if end < 0:
         return None
+    token = data[len(header) : end]
     try:
         with _collector_paused():
-            entries = pickle.loads(body)
+            entries = pickle.loads(memoryview(data)[end + 1 :])  # no copy of a large file
     except Exception:
         return None
     if not isinstance(entries, dict) or not all(

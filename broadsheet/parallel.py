@@ -6,7 +6,6 @@ caller set up) already loaded; inputs go out in chunks to keep pickling cheap.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
@@ -38,11 +37,7 @@ def run_parallel(
     results as they come (the writer does). `meanwhile` runs in this process once the workers
     are busy (or first, when there are none), before the first result is yielded.
     """
-    if (
-        workers <= 1
-        or len(jobs) < MIN_PARALLEL
-        or "fork" not in multiprocessing.get_all_start_methods()
-    ):
+    if workers <= 1 or len(jobs) < MIN_PARALLEL or not _can_fork():
         if meanwhile is not None:
             meanwhile()
         yield from (function(*job) for job in jobs)
@@ -51,6 +46,8 @@ def run_parallel(
     mine = len(jobs) // workers if share else 0
     rest = jobs[mine:]
     chunk = max(1, len(rest) // (helpers * 8))
+    import multiprocessing  # here: a build with little to do never loads it
+
     context = multiprocessing.get_context("fork")
     with context.Pool(helpers) as pool:
         results = pool.imap(_Call(function), rest, chunksize=chunk)  # starts at once
@@ -58,6 +55,12 @@ def run_parallel(
             meanwhile()
         yield from (function(*job) for job in jobs[:mine])
         yield from results
+
+
+def _can_fork() -> bool:
+    import multiprocessing
+
+    return "fork" in multiprocessing.get_all_start_methods()
 
 
 class _Call:

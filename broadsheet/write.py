@@ -17,6 +17,7 @@ import contextlib
 import ctypes
 import errno
 import fcntl
+import functools
 import logging
 import os
 import shutil
@@ -383,7 +384,7 @@ def _swap_path(output: Path) -> Path:
 
 def _exchange(a: Path, b: Path) -> bool:
     """Swap two folders atomically with renameat2(RENAME_EXCHANGE); False if unsupported."""
-    renameat2 = getattr(_LIBC, "renameat2", None)
+    renameat2 = getattr(_libc(), "renameat2", None)
     if renameat2 is None:
         return False
     at_fdcwd, rename_exchange = -100, 2
@@ -395,14 +396,13 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(code, os.strerror(code), str(b))
 
 
-def _load_libc() -> ctypes.CDLL | None:
+@functools.cache
+def _libc() -> ctypes.CDLL | None:
+    """The C library, loaded on the first swap (a build that swaps nothing never loads it)."""
     try:
         return ctypes.CDLL(None, use_errno=True)
     except OSError:
         return None
-
-
-_LIBC = _load_libc()
 
 
 def _crosses_link(root: Path, relative: str) -> bool:
