@@ -9,7 +9,10 @@ all articles on every page), every page depends on the whole site, so nothing go
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -25,14 +28,17 @@ TRACKED_SITE_ATTRIBUTES = frozenset({"pages", "config"})  # already part of ever
 class Dependencies:
     """Keys for the outputs of one build."""
 
-    def __init__(self, site: Site, env: jinja2.Environment, drafts: bool) -> None:
+    def __init__(
+        self, site: Site, env: jinja2.Environment, drafts: bool, store: Path | None = None
+    ) -> None:
         self.env = env
         self._templates: dict[str, str] = {}
-        self._trees: dict[str, nodes.Template] = {}
+        self._analyses = _Analyses(store)
         self._article_keys: dict[str, str] = {}  # by slug, unique within a build
         self._digest_keys: dict[str, str] = {}  # by digest id
         pages = tuple((p.slug, p.title, p.fingerprint) for p in site.pages)
         self.whole_site = self._uses_whole_site()  # then every page depends on every article
+        self._analyses.save()
         everything = self._site_key(site) if self.whole_site else ""
         self.common = digest_of(__version__, repr(site.config), drafts, pages, everything)
 
@@ -92,7 +98,7 @@ class Dependencies:
             if current in seen:
                 continue
             seen.add(current)
-            for ref in meta.find_referenced_templates(self._parse(current)):
+            for ref in self._analysis(current)[0]:
                 if ref is None:  # a name computed at run time: depend on every template
                     return set(self.env.list_templates())
                 todo.append(ref)
@@ -100,27 +106,67 @@ class Dependencies:
 
     def _uses_whole_site(self) -> bool:
         """Tell whether a template reads `site` beyond what every key already covers."""
-        for name in self.env.list_templates(extensions=["html", "xml", "txt"]):
-            for parent, node in _walk(self._parse(name)):
-                if isinstance(node, nodes.Name) and node.name == "site" and node.ctx == "load":
-                    tracked = (
-                        isinstance(parent, nodes.Getattr) and parent.attr in TRACKED_SITE_ATTRIBUTES
-                    )
-                    if not tracked:
-                        return True
-        return False
+        names = self.env.list_templates(extensions=["html", "xml", "txt"])
+        return any(self._analysis(name)[1] for name in names)
 
-    def _parse(self, name: str) -> nodes.Template:
-        if name not in self._trees:
-            source = _source(self.env, name)
-            key = (name, source)
-            if key not in _PARSED:
-                _PARSED[key] = self.env.parse(source, name)
-            self._trees[name] = _PARSED[key]
-        return self._trees[name]
+    def _analysis(self, name: str) -> Analysis:
+        """What a template references and whether it reads the whole site, from its source."""
+        return self._analyses.get(name, _source(self.env, name), self.env)
 
 
-_PARSED: dict[tuple[str, str], nodes.Template] = {}  # parsed templates, by name and source
+Analysis = tuple[list[str | None], bool]  # templates referenced (None: computed), reads `site`
+
+
+class _Analyses:
+    """Templates' analyses by name and source: parsing a dozen templates costs more than a
+    small build, so what was found is kept in .cache/ (`store`) and in this process."""
+
+    def __init__(self, store: Path | None) -> None:
+        self.store = store
+        self.known: dict[str, Analysis] = {}
+        self.added = False
+        if store is not None:
+            try:
+                data = json.loads(store.read_text(encoding="utf-8"))
+                if data.get("version") == __version__ and isinstance(data["templates"], dict):
+                    self.known = {k: (list(v[0]), bool(v[1])) for k, v in data["templates"].items()}
+            except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError):
+                self.known = {}
+
+    def get(self, name: str, source: str, env: jinja2.Environment) -> Analysis:
+        key = digest_of(name, source)
+        found = self.known.get(key) or _ANALYSED.get(key)
+        if found is None:
+            found = _analyse(env.parse(source, name))
+        if key not in self.known:
+            self.known[key] = _ANALYSED[key] = found
+            self.added = True
+        return found
+
+    def save(self) -> None:
+        """Keep what this build found; failing to only costs the next build time."""
+        if self.store is None or not self.added:
+            return
+        document = {"version": __version__, "templates": self.known}
+        try:
+            temp = self.store.with_name(f".{self.store.name}.part")
+            temp.write_text(json.dumps(document, sort_keys=True), encoding="utf-8")
+            os.replace(temp, self.store)
+        except OSError:
+            pass
+
+
+_ANALYSED: dict[str, Analysis] = {}  # by digest_of(name, source), for serve's many builds
+
+
+def _analyse(tree: nodes.Template) -> Analysis:
+    refs = list(meta.find_referenced_templates(tree))
+    for parent, node in _walk(tree):
+        reads_site = isinstance(node, nodes.Name) and node.name == "site" and node.ctx == "load"
+        tracked = isinstance(parent, nodes.Getattr) and parent.attr in TRACKED_SITE_ATTRIBUTES
+        if reads_site and not tracked:
+            return refs, True
+    return refs, False
 
 
 # Keys are made of plain strings, numbers, dates and tuples: their repr is fast and stable; an

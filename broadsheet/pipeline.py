@@ -248,7 +248,7 @@ def plan_outputs(site: Site, ctx: BuildContext, warnings: tuple[BroadsheetError,
     if bytecode is not None:
         bytecode.mkdir(parents=True, exist_ok=True)
     env = make_environment(ctx.root / "templates", bytecode)
-    deps = dependencies(site, env, ctx.drafts)
+    deps = dependencies(site, env, ctx.drafts, bytecode / "analysis.json" if bytecode else None)
     pages = render_site(site, env, deps, drafts=ctx.drafts)
     feeds = render_feeds(site, env, deps, pages)
     recipes = pages + feeds + render_static(ctx.root / "static")

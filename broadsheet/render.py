@@ -130,10 +130,13 @@ def render_site(
     ]
 
 
-def dependencies(site: Site, env: jinja2.Environment, drafts: bool) -> Dependencies:
-    """Return this build's dependency keys, naming a template that does not parse."""
+def dependencies(
+    site: Site, env: jinja2.Environment, drafts: bool, store: Path | None = None
+) -> Dependencies:
+    """Return this build's dependency keys, naming a template that does not parse. `store`
+    keeps what was learnt of the templates between builds."""
     try:
-        return Dependencies(site, env, drafts)
+        return Dependencies(site, env, drafts, store)
     except jinja2.TemplateSyntaxError as exc:
         where = SourceLocation(f"templates/{exc.name}", exc.lineno)
         raise TemplateError(f"template syntax error: {exc.message}", where) from exc

@@ -6,8 +6,10 @@ import os
 import re
 from pathlib import Path
 
+import jinja2
 import pytest
 
+from broadsheet import deps as deps_module
 from broadsheet.cache import ContentCache
 from broadsheet.config import load_config
 from broadsheet.errors import BroadsheetError
@@ -155,6 +157,41 @@ def test_template_reaching_into_the_whole_site_makes_every_page_depend_on_it(
     third = run(sample_site)
     assert "15 articles" in (sample_site / "site/about/index.html").read_text()
     assert "about/index.html" in third.rendered
+
+
+def test_what_is_learnt_of_the_templates_is_kept_and_follows_their_edits(
+    sample_site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run(sample_site)
+    store = sample_site / ".cache/broadsheet/templates/analysis.json"
+    assert store.is_file()
+    parsed: list[str] = []
+    real_parse = jinja2.Environment.parse
+
+    def parse(self: jinja2.Environment, source: str, name: str | None = None, *args: object):
+        parsed.append(name or "")
+        return real_parse(self, source, name, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(jinja2.Environment, "parse", parse)
+    deps_module._ANALYSED.clear()  # as in a new process
+    path = sample_site / ARTICLE
+    path.write_text(path.read_text() + "\nMore.\n")
+    run(sample_site)
+    assert parsed == []  # every template's analysis came from the store
+    base = sample_site / "templates/base.html"
+    base.write_text(
+        base.read_text().replace("</footer>", "<p>{{ site.articles | length }}</p></footer>")
+    )
+    run(sample_site)
+    assert parsed == ["base.html"]
+    path.write_text(path.read_text() + "\nAnd more.\n")
+    again = run(sample_site)
+    assert "about/index.html" in again.rendered  # the edited template reads the whole site
+    store.write_text("{not json")
+    deps_module._ANALYSED.clear()
+    path.write_text(path.read_text() + "\nA third time.\n")
+    third = run(sample_site)
+    assert "about/index.html" in third.rendered  # a damaged store is only ignored
 
 
 def test_deleted_article_is_removed_with_its_folder(sample_site: Path) -> None:
