@@ -163,10 +163,19 @@ def _delta_path(path: Path) -> Path:
 
 def _write(path: Path, salt: str, token: str, data: object) -> None:
     payload = _MAGIC + f"{salt}\n{token}\n".encode() + pickle.dumps(data, protocol=5)
-    fd, temp = tempfile.mkstemp(prefix=".content-", dir=path.parent)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(payload)
-    os.replace(temp, path)
+    replace_file(path, payload)
+
+
+def replace_file(path: Path, data: bytes) -> None:
+    """Write `data` to `path` through a temporary file beside it, so it changes in one step."""
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
 
 
 def _read(path: Path, salt: str) -> tuple[str, dict[str, Any]] | None:

@@ -9,8 +9,8 @@ all articles on every page), every page depends on the whole site, so nothing go
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ import jinja2
 from jinja2 import meta, nodes
 
 from broadsheet import __version__
-from broadsheet.cache import digest_of, file_digest
+from broadsheet.cache import digest_of, file_digest, replace_file
 from broadsheet.model import Article, Digest, Site
 
 TRACKED_SITE_ATTRIBUTES = frozenset({"pages", "config"})  # already part of every key
@@ -148,12 +148,8 @@ class _Analyses:
         if self.store is None or not self.added:
             return
         document = {"version": __version__, "templates": self.known}
-        try:
-            temp = self.store.with_name(f".{self.store.name}.part")
-            temp.write_text(json.dumps(document, sort_keys=True), encoding="utf-8")
-            os.replace(temp, self.store)
-        except OSError:
-            pass
+        with contextlib.suppress(OSError):  # read-only project: the next build parses again
+            replace_file(self.store, json.dumps(document, sort_keys=True).encode("utf-8"))
 
 
 _ANALYSED: dict[str, Analysis] = {}  # by digest_of(name, source), for serve's many builds

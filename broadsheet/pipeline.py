@@ -38,15 +38,15 @@ from broadsheet.manifest import (
     read_record,
 )
 from broadsheet.model import Article, BuildContext, Output, Recipe, Site
+from broadsheet.parallel import run_parallel
+from broadsheet.stamp import input_stamp, read_stamp, save_stamp
+from broadsheet.taxonomy import build_taxonomy
+from broadsheet.write import WriteStats, build_lock, put_file, write_site
 
 if TYPE_CHECKING:
     import jinja2
 
     from broadsheet.deps import Dependencies
-from broadsheet.parallel import run_parallel
-from broadsheet.stamp import input_stamp, read_stamp, save_stamp
-from broadsheet.taxonomy import build_taxonomy
-from broadsheet.write import WriteStats, build_lock, put_file, write_site
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +82,7 @@ class Plan:
 
     site: Site
     recipes: list[Recipe]  # pages, then feeds, then static files
-    pages: int  # how many of the recipes are pages
-    feeds: int  # how many come next from feeds.py
+    pages: int  # how many of the recipes are pages; feeds.py's come next
     deps: Dependencies
     env: jinja2.Environment
     warnings: tuple[BroadsheetError, ...]
@@ -250,11 +249,10 @@ def plan_outputs(site: Site, ctx: BuildContext, warnings: tuple[BroadsheetError,
     env = make_environment(ctx.root / "templates", bytecode)
     deps = dependencies(site, env, ctx.drafts, bytecode / "analysis.json" if bytecode else None)
     pages = render_site(site, env, deps, drafts=ctx.drafts)
-    feeds = render_feeds(site, env, deps, pages)
-    recipes = pages + feeds + render_static(ctx.root / "static")
+    recipes = pages + render_feeds(site, env, deps, pages) + render_static(ctx.root / "static")
     _check_unique_paths(recipes)
     shared = {name: env.globals[name] for name in ("site", "config", "urls", "drafts")}
-    return Plan(site, recipes, len(pages), len(feeds), deps, env, warnings, globals=shared)
+    return Plan(site, recipes, len(pages), deps, env, warnings, globals=shared)
 
 
 class OutputStream:

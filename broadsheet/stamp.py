@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from pathlib import Path
 
 from broadsheet import __version__
-from broadsheet.cache import RACY_NS, digest_of
+from broadsheet.cache import RACY_NS, digest_of, replace_file
 from broadsheet.model import BuildContext
 from broadsheet.sources import is_junk
 
@@ -81,9 +80,6 @@ def save_stamp(root: Path, output: Path, stamp: str) -> None:
     stamps[str(output)] = stamp
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=".stamps-", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(stamps, handle, sort_keys=True)
-        os.replace(temp, path)
+        replace_file(path, json.dumps(stamps, sort_keys=True).encode("utf-8"))
     except OSError:
         pass  # read-only project: every build is a full check, nothing worse

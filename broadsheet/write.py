@@ -67,10 +67,12 @@ def write_site(
     try:
         return _write_site(outputs, output, record or {})
     except OSError as exc:  # a full disk, a permission, a read-only file system
-        where = f" ({exc.filename})" if exc.filename else ""
-        raise OutputError(
-            f"cannot write the site to {output.name}/: {exc.strerror}{where}"
-        ) from exc
+        raise _write_error(output, exc) from exc
+
+
+def _write_error(output: Path, exc: OSError) -> OutputError:
+    where = f" ({exc.filename})" if exc.filename else ""
+    return OutputError(f"cannot write the site to {output.name}/: {exc.strerror}{where}")
 
 
 def _write_site(outputs: Iterable[Output], output: Path, record: dict[str, object]) -> WriteStats:
@@ -111,7 +113,7 @@ def patch_site(
         stats = WriteStats(len(changed), len(manifest) - len(changed), 0)
         return stats, (manifest, record)
     except OSError as exc:
-        raise OutputError(f"cannot write the site to {output.name}/: {exc.strerror}") from exc
+        raise _write_error(output, exc) from exc
 
 
 @contextmanager
