@@ -73,20 +73,25 @@ def decode_text(raw: bytes, shown: Path | str) -> str:
 def parse_document(text: str, path: Path | str, fingerprint: str = "") -> Document:
     """Split `text` into front matter and body; the file must start with a `---` line."""
     shown = Path(path)
-    lines = text.split("\n")
-    if not lines or lines[0].rstrip() != _FENCE:
+    first_end = text.find("\n")
+    if text[: first_end if first_end >= 0 else len(text)].rstrip() != _FENCE:
         raise ContentError(
             "no front matter (the file must start with a '---' line)", SourceLocation(shown, 1)
         )
-    end = next((i for i in range(1, len(lines)) if lines[i].rstrip() in (_FENCE, "...")), None)
-    if end is None:
+    closing = _CLOSING_FENCE.search(text, first_end + 1) if first_end >= 0 else None
+    if closing is None:
         raise ContentError(
             "front matter is not closed (expected a '---' line after it)", SourceLocation(shown, 1)
         )
-    block = "\n".join(lines[1:end])
+    start, fence = first_end + 1, closing.start()
+    block = text[start : fence - 1] if fence > start else ""  # without the newline before it
     meta, key_lines = parse_mapping(block, shown, first_line=2)
-    body = "\n".join(lines[end + 1 :])
-    return Document(shown, meta, key_lines, body, end + 2, fingerprint)
+    body = text[closing.end() + 1 :]
+    return Document(shown, meta, key_lines, body, text.count("\n", 0, fence) + 2, fingerprint)
+
+
+# The line that closes front matter: '---' or '...', trailing spaces allowed (as str.rstrip).
+_CLOSING_FENCE = re.compile(r"^(?:---|\.\.\.)[^\S\n]*$", re.MULTILINE)
 
 
 def parse_mapping(

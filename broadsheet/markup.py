@@ -22,11 +22,12 @@ MAX_MARKDOWN = 256 * 1024
 MAX_NESTING = 20  # blockquotes and lists inside each other; deeper content would be dropped
 _SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SPACE = re.compile(r"\s")  # what str.isspace() calls space
 
 
 def is_http_url(value: str) -> bool:
     """Tell whether `value` is an absolute http(s) URL with a host."""
-    if _CONTROL.search(value) or any(c.isspace() for c in value):
+    if _CONTROL.search(value) or _SPACE.search(value):
         return False
     try:
         parts = urlsplit(value)
@@ -59,7 +60,7 @@ def _refuse_deep(state: StateBlock, start: int, end: int, silent: bool) -> bool:
 
 def _validate_link(url: str) -> bool:
     cleaned = _CONTROL.sub("", url).strip()
-    if any(c.isspace() for c in cleaned):
+    if _SPACE.search(cleaned):
         return False
     scheme = re.match(r"([A-Za-z][A-Za-z0-9+.-]*):", cleaned)
     return scheme is None or scheme.group(1).lower() in _SAFE_SCHEMES

@@ -44,26 +44,40 @@ class Pagination:
 def make_environment(templates: Path, bytecode: Path | None = None) -> jinja2.Environment:
     """Return the Jinja environment: autoescape always, StrictUndefined, our filters.
 
-    One environment per templates folder and process: Jinja recompiles a template only when
-    its file changed, so repeated builds (serve) reuse the compiled ones. `bytecode` names a
-    folder where compiled templates are kept between processes.
+    One environment per templates folder and process, so repeated builds (serve) reuse the
+    compiled templates; each call drops those whose file changed since. (Jinja's own check
+    runs on every use of a template, tens of thousands of times a build; it is off.)
+    `bytecode` names a folder where compiled templates are kept between processes.
     """
     key = (templates.resolve(), bytecode)
-    if key not in _ENVIRONMENTS:
-        env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(templates),
-            autoescape=True,
-            undefined=jinja2.StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            keep_trailing_newline=True,
-            bytecode_cache=jinja2.FileSystemBytecodeCache(str(bytecode)) if bytecode else None,
-            extensions=[FragmentCache],
-        )
-        env.filters["longdate"] = long_date
-        env.filters["isodate"] = lambda value: value.isoformat()
-        _ENVIRONMENTS[key] = env
-    return _ENVIRONMENTS[key]
+    env = _ENVIRONMENTS.get(key)
+    if env is not None:
+        _forget_changed_templates(env)
+        return env
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        auto_reload=False,
+        bytecode_cache=jinja2.FileSystemBytecodeCache(str(bytecode)) if bytecode else None,
+        extensions=[FragmentCache],
+    )
+    env.filters["longdate"] = long_date
+    env.filters["isodate"] = lambda value: value.isoformat()
+    _ENVIRONMENTS[key] = env
+    return env
+
+
+def _forget_changed_templates(env: jinja2.Environment) -> None:
+    """Drop the compiled templates whose file changed or went away: they load again."""
+    if env.cache is None:
+        return
+    for name, template in list(env.cache.items()):
+        if not template.is_up_to_date:
+            del env.cache[name]
 
 
 _ENVIRONMENTS: dict[tuple[Path, Path | None], jinja2.Environment] = {}
