@@ -130,9 +130,11 @@ def _build(ctx: BuildContext, output: Path, cache: ContentCache | None) -> Build
     if done is not None:
         done.timings.update(timings)
         return done
-    if cache is None:
-        cache = ContentCache.load(ctx.root, ctx.config) if ctx.use_cache else ContentCache(None, "")
-    with _timed(timings, "load"):
+    with _timed(timings, "load"):  # reading the cache included
+        if cache is None:
+            cache = (
+                ContentCache.load(ctx.root, ctx.config) if ctx.use_cache else ContentCache(None, "")
+            )
         content = load_content(ctx.root, ctx.config, ctx.drafts, ctx.strict, cache, ctx.workers)
     with _timed(timings, "model"):
         site, model_warnings = build_site(content, ctx)
