@@ -18,8 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from broadsheet.cache import CACHE_DIR, ContentCache, digest_of
-from broadsheet.content import Content, load_content
-from broadsheet.digests import build_digests, digest_index
 from broadsheet.errors import (
     BroadsheetError,
     ContentError,
@@ -40,12 +38,12 @@ from broadsheet.manifest import (
 from broadsheet.model import Article, BuildContext, Output, Recipe, Site
 from broadsheet.parallel import run_parallel
 from broadsheet.stamp import input_stamp, read_stamp, save_stamp
-from broadsheet.taxonomy import build_taxonomy
 from broadsheet.write import WriteStats, build_lock, put_file, write_site
 
 if TYPE_CHECKING:
     import jinja2
 
+    from broadsheet.content import Content
     from broadsheet.deps import Dependencies
 
 log = logging.getLogger(__name__)
@@ -130,6 +128,9 @@ def _build(ctx: BuildContext, output: Path, cache: ContentCache | None) -> Build
     if done is not None:
         done.timings.update(timings)
         return done
+    # Loading and modelling import here: a build with nothing to do never pays for them.
+    from broadsheet.content import load_content
+
     with _timed(timings, "load"):  # reading the cache included
         if cache is None:
             cache = (
@@ -219,6 +220,9 @@ def _warning_record(warning: BroadsheetError) -> list[object]:
 
 def build_site(content: Content, ctx: BuildContext) -> tuple[Site, list[BroadsheetError]]:
     """Assemble the Site: tags resolved, digests built, slugs proven unique."""
+    from broadsheet.digests import build_digests, digest_index
+    from broadsheet.taxonomy import build_taxonomy
+
     _check_unique_slugs(content)
     taxonomy = build_taxonomy(content.articles)
     digests, warnings = build_digests(taxonomy.articles, content.notes, ctx.config)

@@ -14,7 +14,6 @@ not write at the top of the site (dot-entries such as .git, a CNAME) move along 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import fcntl
 import functools
@@ -27,7 +26,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from broadsheet.cache import file_digest
 from broadsheet.errors import OutputError
@@ -42,6 +41,9 @@ from broadsheet.manifest import (
     scan_output,
 )
 from broadsheet.model import Output
+
+if TYPE_CHECKING:
+    import ctypes
 
 log = logging.getLogger(__name__)
 
@@ -392,6 +394,8 @@ def _exchange(a: Path, b: Path) -> bool:
     at_fdcwd, rename_exchange = -100, 2
     if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
         return True
+    import ctypes  # loaded by _libc already
+
     code = ctypes.get_errno()
     if code in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
         return False
@@ -401,6 +405,8 @@ def _exchange(a: Path, b: Path) -> bool:
 @functools.cache
 def _libc() -> ctypes.CDLL | None:
     """The C library, loaded on the first swap (a build that swaps nothing never loads it)."""
+    import ctypes
+
     try:
         return ctypes.CDLL(None, use_errno=True)
     except OSError:
