@@ -154,7 +154,8 @@ def _write_fresh(outputs: Iterable[Output], output: Path, record: dict[str, obje
             output.rmdir()  # empty, checked by the caller
         os.rename(staging, output)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            _delete_ours(staging)
         raise
     return WriteStats(len(manifest), 0, 0)
 
@@ -223,7 +224,7 @@ def _ready_spare(output: Path, previous: Manifest) -> Path:
     elif spare.is_dir():
         _carry_over(spare, output, previous)  # kept entries a killed build left in the spare
         if (spare / MARKER).is_file():
-            shutil.rmtree(spare)
+            _delete_ours(spare)
         elif not any(spare.iterdir()):
             spare.rmdir()  # made by a build killed at once
         else:
@@ -289,8 +290,12 @@ def _recover(output: Path) -> None:
         elif not _spare_path(output).exists():
             os.rename(swapping, _spare_path(output))  # cut before the last: it is the spare
     for leftover in output.parent.glob(f".{output.name}.tmp-*"):
-        if leftover.is_dir() and not leftover.is_symlink() and (leftover / MARKER).is_file():
-            shutil.rmtree(leftover)
+        if not leftover.is_dir() or leftover.is_symlink():
+            continue
+        if (leftover / MARKER).is_file():
+            _delete_ours(leftover)
+        elif not any(leftover.iterdir()):
+            leftover.rmdir()  # killed before its marker was written
 
 
 def _spare_path(output: Path) -> Path:
@@ -455,3 +460,14 @@ def _delete(path: Path) -> None:
         path.unlink()
     else:
         shutil.rmtree(path)
+
+
+def _delete_ours(folder: Path) -> None:
+    """Delete a folder of ours with its marker last: a build killed halfway leaves a folder
+    still marked as ours, which the next build deletes, never one it must refuse to touch."""
+    with os.scandir(folder) as entries:
+        paths = [Path(e.path) for e in entries if e.name != MARKER]
+    for path in paths:
+        _delete(path)
+    (folder / MARKER).unlink(missing_ok=True)
+    folder.rmdir()

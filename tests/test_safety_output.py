@@ -426,6 +426,27 @@ def test_build_killed_at_any_step_leaves_old_or_new_then_recovers(
     assert step > 5  # the kill did land inside the build
 
 
+def test_a_stale_spare_whose_deletion_is_killed_is_deleted_by_the_next_build(
+    make_site, cli, tmp_path: Path
+) -> None:
+    """A killed build leaves the spare out of step; the next build deletes and remakes it. Kill
+    that deletion at every step: the build after must still take the spare for ours."""
+    template = make_site(ARTICLES, folder="template")
+    _, new = _prepared(template, cli, tmp_path, spare=True)
+    spare = template / ".site-spare"
+    (spare / ".broadsheet-site").write_text('{"about": "spare copy, being changed"}')
+    files = sum(len(names) + len(folders) for _, folders, names in os.walk(spare))
+    for step in range(1, files + 2):
+        project = tmp_path / f"step-{step}"
+        shutil.copytree(template, project, symlinks=True)
+        _build_killed_at(project, cli, step)
+        run = cli(project)
+        assert run.code == 0, f"after a kill at step {step}: {run.err}"
+        assert manifest(project / "site") == new
+        assert leftovers(project) == []
+        shutil.rmtree(project)
+
+
 @pytest.mark.parametrize("cut_after", [1, 2], ids=["first-rename", "second-rename"])
 def test_a_swap_cut_short_without_renameat2_is_put_right(
     project: Path, cli, tmp_path: Path, cut_after: int
