@@ -83,9 +83,10 @@ class Dependencies:
         return digest_of(self.common, parts)
 
     def template(self, name: str) -> str:
-        """Fingerprint of a template and every template it pulls in."""
+        """Fingerprint of a template and every template it pulls in (a missing one, such as
+        an `include ... ignore missing`, counts as missing: adding it changes the key)."""
         if name not in self._templates:
-            sources = [_source(self.env, n) for n in sorted(self._closure(name))]
+            sources = [(n, _source(self.env, n)) for n in sorted(self._closure(name))]
             self._templates[name] = digest_of(tuple(sources))
         return self._templates[name]
 
@@ -105,13 +106,18 @@ class Dependencies:
         return seen
 
     def _uses_whole_site(self) -> bool:
-        """Tell whether a template reads `site` beyond what every key already covers."""
+        """Tell whether a template reads `site` beyond what every key already covers: the
+        page templates and everything they pull in, whatever its file name ends with."""
         names = self.env.list_templates(extensions=["html", "xml", "txt"])
-        return any(self._analysis(name)[1] for name in names)
+        reachable = set().union(*map(self._closure, names))
+        return any(self._analysis(name)[1] for name in reachable)
 
     def _analysis(self, name: str) -> Analysis:
         """What a template references and whether it reads the whole site, from its source."""
-        return self._analyses.get(name, _source(self.env, name), self.env)
+        source = _source(self.env, name)
+        if source is None:
+            return [], False  # missing: rendering says so where it matters
+        return self._analyses.get(name, source, self.env)
 
 
 Analysis = tuple[list[str | None], bool]  # templates referenced (None: computed), reads `site`
@@ -193,7 +199,11 @@ def _walk(
         yield from _walk(child, node)
 
 
-def _source(env: jinja2.Environment, name: str) -> str:
+def _source(env: jinja2.Environment, name: str) -> str | None:
+    """A template's text, or None if there is no such template."""
     assert env.loader is not None
-    source, _filename, _uptodate = env.loader.get_source(env, name)
+    try:
+        source, _filename, _uptodate = env.loader.get_source(env, name)
+    except jinja2.TemplateNotFound:
+        return None
     return source

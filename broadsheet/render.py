@@ -45,23 +45,24 @@ def make_environment(templates: Path, bytecode: Path | None = None) -> jinja2.En
     """Return the Jinja environment: autoescape always, StrictUndefined, our filters.
 
     One environment per templates folder and process, so repeated builds (serve) reuse the
-    compiled templates; each call drops those whose file changed since. (Jinja's own check
-    runs on every use of a template, tens of thousands of times a build; it is off.)
-    `bytecode` names a folder where compiled templates are kept between processes.
+    compiled templates. Each call starts a build: every template is read again when first
+    used (TemplateFiles), and compiled ones whose text changed are dropped. `bytecode` names a
+    folder where compiled templates are kept between processes.
     """
     key = (templates.resolve(), bytecode)
     env = _ENVIRONMENTS.get(key)
     if env is not None:
-        _forget_changed_templates(env)
+        assert isinstance(env.loader, TemplateFiles)
+        env.loader.start_build(env)
         return env
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(templates),
+        loader=TemplateFiles(templates),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
-        auto_reload=False,
+        auto_reload=False,  # TemplateFiles.start_build checks, once a build
         bytecode_cache=jinja2.FileSystemBytecodeCache(str(bytecode)) if bytecode else None,
         extensions=[FragmentCache],
     )
@@ -71,16 +72,49 @@ def make_environment(templates: Path, bytecode: Path | None = None) -> jinja2.En
     return env
 
 
-def _forget_changed_templates(env: jinja2.Environment) -> None:
-    """Drop the compiled templates whose file changed or went away: they load again."""
-    if env.cache is None:
-        return
-    for name, template in list(env.cache.items()):
-        if not template.is_up_to_date:
-            del env.cache[name]
-
-
 _ENVIRONMENTS: dict[tuple[Path, Path | None], jinja2.Environment] = {}
+
+
+class TemplateFiles(jinja2.FileSystemLoader):
+    """The templates folder, read once per build: what a page's key is made from (deps.py) and
+    what renders it are the same text, even if a file is saved while the build runs.
+
+    Between builds, compiled templates are kept unless their text changed (by content, not by
+    file time, which a copy or a quick second save can leave as it was). Editor leftovers and
+    other dot-files (`.#base.html`, `base.html~`) are not templates.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(folder)
+        self._read: dict[str, tuple[str, str | None, Callable[[], bool]]] = {}
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str | None, Callable[[], bool]]:
+        found = self._read.get(template)
+        if found is None:
+            if is_junk(template.rpartition("/")[2]):
+                raise jinja2.TemplateNotFound(template)  # never read, so never a change either
+            source, filename, _uptodate = super().get_source(environment, template)
+            found = self._read[template] = (source, filename, lambda: True)
+        return found
+
+    def list_templates(self) -> list[str]:
+        return [n for n in super().list_templates() if not is_junk(n.rpartition("/")[2])]
+
+    def start_build(self, env: jinja2.Environment) -> None:
+        """Forget what was read; drop the compiled templates whose text is not that any more."""
+        previous, self._read = self._read, {}
+        if env.cache is None:
+            return
+        for key, template in list(env.cache.items()):
+            name = template.name or ""
+            try:
+                current = self.get_source(env, name)[0]
+            except jinja2.TemplateNotFound:
+                current = None
+            if name not in previous or previous[name][0] != current:
+                del env.cache[key]
 
 
 class FragmentCache(Extension):

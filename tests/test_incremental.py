@@ -10,6 +10,7 @@ import jinja2
 import pytest
 
 from broadsheet import deps as deps_module
+from broadsheet import render as render_module
 from broadsheet.cache import ContentCache
 from broadsheet.config import load_config
 from broadsheet.errors import BroadsheetError
@@ -157,6 +158,85 @@ def test_template_reaching_into_the_whole_site_makes_every_page_depend_on_it(
     third = run(sample_site)
     assert "15 articles" in (sample_site / "site/about/index.html").read_text()
     assert "about/index.html" in third.rendered
+
+
+def test_a_template_edit_that_keeps_the_file_time_is_seen(sample_site: Path) -> None:
+    """A copy with `cp -p`, an archive unpacked, two saves in one clock tick: same time, new text."""
+    run(sample_site)
+    template = sample_site / "templates/tags.html"
+    times = template.stat()
+    template.write_text(template.read_text().replace("<h1>Tags</h1>", "<h1>All tags</h1>"))
+    os.utime(template, ns=(times.st_atime_ns, times.st_mtime_ns))
+    again = run(sample_site)
+    assert again.rendered == ("tags/index.html",)
+    assert "<h1>All tags</h1>" in (sample_site / "site/tags/index.html").read_text()
+
+
+def test_a_template_saved_during_a_build_is_rendered_by_the_next(
+    sample_site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each build renders the text its keys were made from, so the build after a save that
+    landed mid-build still sees a change to render."""
+    run(sample_site)
+    template = sample_site / "templates/tags.html"
+    real = render_module.make_environment
+
+    def saved_meanwhile(*args: object, **kwargs: object) -> jinja2.Environment:
+        env = real(*args, **kwargs)  # type: ignore[arg-type]
+        template.write_text(template.read_text().replace("<h1>Tags</h1>", "<h1>All tags</h1>"))
+        return env
+
+    (sample_site / "static/extra.txt").write_text("a change that makes a build")
+    with monkeypatch.context() as patch:
+        patch.setattr(render_module, "make_environment", saved_meanwhile)
+        run(sample_site)
+    again = run(sample_site)
+    assert "tags/index.html" in again.rendered
+    assert "<h1>All tags</h1>" in (sample_site / "site/tags/index.html").read_text()
+
+
+def test_a_missing_optional_include_counts_once_it_is_added(sample_site: Path) -> None:
+    base = sample_site / "templates/base.html"
+    base.write_text(
+        base.read_text().replace("</main>", '{% include "extra.html" ignore missing %}</main>')
+    )
+    assert run(sample_site).rendered
+    (sample_site / "templates/extra.html").write_text("<p>Extra</p>")
+    again = run(sample_site)
+    assert "about/index.html" in again.rendered
+    assert "<p>Extra</p>" in (sample_site / "site/about/index.html").read_text()
+
+
+def test_a_partial_of_any_name_that_reads_the_whole_site_is_followed(sample_site: Path) -> None:
+    """`site.articles` read in an included partial named latest.jinja, not *.html."""
+    (sample_site / "templates/latest.jinja").write_text(
+        "<p>{{ site.articles | map(attribute='title') | join('; ') }}</p>"
+    )
+    base = sample_site / "templates/base.html"
+    base.write_text(base.read_text().replace("</main>", '{% include "latest.jinja" %}</main>'))
+    run(sample_site)
+    path = sample_site / ARTICLE
+    path.write_text(path.read_text().replace("title: ", 'title: "Renamed" #', 1))
+    again = run(sample_site)
+    assert "about/index.html" in again.rendered
+    assert "; Renamed; " in (sample_site / "site/about/index.html").read_text()
+
+
+def test_editor_leftovers_in_templates_are_not_templates(sample_site: Path, cli) -> None:
+    """Emacs keeps `.#base.html`, a link to nowhere, while a buffer has unsaved changes."""
+    (sample_site / "templates/.#base.html").symlink_to("user@host.1234:1700000000")
+    (sample_site / "templates/base.html~").write_text("{% broken")
+    run = cli(sample_site)
+    assert run.code == 0, run.err
+
+
+def test_a_template_that_is_gone_is_an_error_naming_it(sample_site: Path, cli) -> None:
+    assert cli(sample_site).code == 0
+    (sample_site / "templates/_macros.html").unlink()
+    run = cli(sample_site)
+    assert run.code == 1
+    assert "template not found: _macros.html" in run.err
+    assert "Traceback" not in run.err
 
 
 def test_what_is_learnt_of_the_templates_is_kept_and_follows_their_edits(

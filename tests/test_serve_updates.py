@@ -13,11 +13,10 @@ from pathlib import Path
 import pytest
 
 from broadsheet import pipeline
-from broadsheet.config import load_config
 from broadsheet.manifest import MARKER
-from broadsheet.model import BuildContext
 from broadsheet.preview import Preview, PreviewOptions
 from tests.conftest import article
+from tests.sitecheck import run_build
 from tests.test_pipeline import manifest
 
 A = "content/articles/2025-12-02-ai-model-helps-astronomers-spot-faint-comet.md"
@@ -47,11 +46,11 @@ class Previewer:
         return name
 
     def assert_matches_a_full_build(self, scratch: Path) -> None:
-        """The preview folder holds the files and keys a fresh full build makes."""
+        """The preview folder holds the files and keys a fresh full build makes, in a process
+        of its own (nothing it keeps in memory, compiled templates included, is shared)."""
         shutil.rmtree(scratch, ignore_errors=True)
-        config = load_config(self.root)
-        ctx = BuildContext(self.root, config, output=scratch, use_cache=False)
-        pipeline.build(ctx)
+        run = run_build(self.root, "--no-cache", "--no-import", "--output", str(scratch))
+        assert run.returncode == 0, run.stderr
         site = self.preview.site
         assert manifest(site) == manifest(scratch)
         assert _keys(site) == _keys(scratch)
