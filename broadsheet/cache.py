@@ -9,8 +9,10 @@ corrupt, from another version or made with another config is ignored and rewritt
 
 from __future__ import annotations
 
+import functools
 import gc
 import hashlib
+import importlib.util
 import logging
 import os
 import pickle
@@ -205,8 +207,28 @@ def _read(path: Path, salt: str) -> tuple[str, dict[str, Any]] | None:
 
 def cache_salt(config: Config) -> str:
     """Everything besides a file's bytes that parsing it depends on."""
-    text = f"{__version__}|{sys.version_info[:2]}|{config!r}"
+    text = f"{__version__}|{sys.version_info[:2]}|{generator()!r}|{config!r}"
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+LIBRARIES = ("markdown_it", "yaml", "jinja2")  # what the pages are made with, besides our code
+
+
+@functools.cache
+def generator() -> tuple[object, ...]:
+    """Our version and which copy of each library that shapes the output is installed, found
+    without importing any (a build with nothing to do loads none): upgrading one changes its
+    files, and so every cache entry, page key and build stamp made with the old one."""
+    found: list[object] = [__version__]
+    for name in LIBRARIES:
+        spec = importlib.util.find_spec(name)
+        origin = spec.origin if spec is not None else None
+        try:
+            info = os.stat(origin) if origin else None
+        except OSError:
+            info = None
+        found.append((name, origin, info.st_size, info.st_mtime_ns) if info else (name, None))
+    return tuple(found)
 
 
 def digest_of(*parts: Any) -> str:

@@ -19,7 +19,7 @@ import jinja2
 from jinja2 import meta, nodes
 
 from broadsheet import __version__
-from broadsheet.cache import digest_of, file_digest, replace_file
+from broadsheet.cache import digest_of, file_digest, generator, replace_file
 from broadsheet.model import Article, Digest, Site
 
 TRACKED_SITE_ATTRIBUTES = frozenset({"pages", "config"})  # already part of every key
@@ -40,7 +40,7 @@ class Dependencies:
         self.whole_site = self._uses_whole_site()  # then every page depends on every article
         self._analyses.save()
         everything = self._site_key(site) if self.whole_site else ""
-        self.common = digest_of(__version__, repr(site.config), drafts, pages, everything)
+        self.common = digest_of(generator(), repr(site.config), drafts, pages, everything)
 
     def key(self, template: str, *parts: Any) -> str:
         """The key of an output made with `template` from `parts`."""

@@ -14,8 +14,7 @@ import os
 import time
 from pathlib import Path
 
-from broadsheet import __version__
-from broadsheet.cache import RACY_NS, digest_of, replace_file
+from broadsheet.cache import RACY_NS, digest_of, generator, replace_file
 from broadsheet.model import BuildContext
 from broadsheet.sources import is_junk
 
@@ -31,7 +30,7 @@ def input_stamp(ctx: BuildContext) -> str | None:
         _scan(ctx.root / top, top, entries, set())
     if entries and max(e[2] for e in entries) > time.time_ns() - RACY_NS:
         return None
-    return digest_of(__version__, repr(ctx.config), ctx.drafts, ctx.strict, tuple(entries))
+    return digest_of(generator(), repr(ctx.config), ctx.drafts, ctx.strict, tuple(entries))
 
 
 def _scan(folder: Path, prefix: str, entries: list[tuple[str, int, int]], seen: set[str]) -> None:

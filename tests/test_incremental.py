@@ -9,11 +9,13 @@ from pathlib import Path
 import jinja2
 import pytest
 
+from broadsheet import cache as cache_module
 from broadsheet import deps as deps_module
 from broadsheet import render as render_module
 from broadsheet.cache import ContentCache
 from broadsheet.config import load_config
 from broadsheet.errors import BroadsheetError
+from broadsheet.manifest import MARKER
 from broadsheet.model import BuildContext
 from broadsheet.pipeline import BuildResult, build
 from tests.conftest import article
@@ -237,6 +239,30 @@ def test_a_template_that_is_gone_is_an_error_naming_it(sample_site: Path, cli) -
     assert run.code == 1
     assert "template not found: _macros.html" in run.err
     assert "Traceback" not in run.err
+
+
+def test_upgrading_a_library_that_shapes_the_output_rebuilds_everything(
+    sample_site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new markdown-it-py, PyYAML or Jinja may render differently: nothing made with the
+    old one is kept (content cache, page keys, the no-change stamp)."""
+    library = tmp_path / "lib" / "fakemark"
+    library.mkdir(parents=True)
+    (library / "__init__.py").write_text('__version__ = "1.0"\n')
+    monkeypatch.syspath_prepend(str(tmp_path / "lib"))
+    monkeypatch.setattr(cache_module, "LIBRARIES", (*cache_module.LIBRARIES, "fakemark"))
+    try:
+        cache_module.generator.cache_clear()
+        first = run(sample_site)
+        assert run(sample_site).rendered == ()
+        (library / "__init__.py").write_text('__version__ = "2.0.1"\n')  # an upgrade
+        cache_module.generator.cache_clear()  # as in the next process
+        again = run(sample_site)
+        assert again.cache_hits == 0 and again.cache_misses == first.cache_misses
+        kept = set(manifest(sample_site / "site")) - set(again.rendered) - {MARKER}
+        assert kept == {"static/css/style.css"}  # copied, not made with a library
+    finally:
+        cache_module.generator.cache_clear()
 
 
 def test_what_is_learnt_of_the_templates_is_kept_and_follows_their_edits(
