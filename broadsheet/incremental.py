@@ -173,7 +173,9 @@ def _reparse(
     for name in changed:
         folder, _, file = name.rpartition("/")
         if folder == "content/articles" and not file.endswith(".md"):
-            continue  # never read (an editor's or a tool's temporary file, say `sed -i`'s)
+            if os.path.isfile(os.path.join(ctx.root, name)):
+                return None  # a file saved under another name: a full build warns of it
+            continue  # gone already: a tool's temporary file (`sed -i` writes one, renames it)
         current = by_path.get(name)
         entry = cache.entries.get(name)
         if entry is None or entry.value[1] or not name.startswith("content/articles/"):

@@ -36,9 +36,14 @@ def list_sources(
     found: list[str] = []
     warnings: list[BroadsheetError] = []
     for entry in sorted(os.scandir(folder), key=lambda e: e.name):
-        if not entry.name.endswith(suffix) or is_junk(entry.name):
+        if is_junk(entry.name):
             continue
         name = f"{prefix}/{entry.name}"
+        if not entry.name.endswith(suffix):
+            if entry.is_file():  # a file meant as content, saved under another name: say so
+                problem = f"not a {suffix} file; only {suffix} files are read"
+                warnings.append(ContentError(f"skipped: {problem}", SourceLocation(name)))
+            continue
         if entry.is_symlink():
             problem = _link_problem(Path(entry.path), content)
             if problem:

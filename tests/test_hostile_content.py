@@ -225,6 +225,16 @@ def test_folder_named_like_an_article_is_reported_not_silently_skipped(make_site
     assert cli(root, "--strict").code == 1
 
 
+@pytest.mark.parametrize("name", ["Story.MD", "story.markdown", "notes.txt"])
+def test_a_file_that_is_not_md_is_reported_not_silently_skipped(make_site, cli, name: str) -> None:
+    other = f"content/articles/2025-12-02-{name}"
+    root = make_site({OK: GOOD, other: article()})
+    run = cli(root)
+    assert run.code == 0
+    assert f"{other}: warning: skipped: not a .md file; only .md files are read\n" in run.err
+    assert cli(root, "--strict").code == 1
+
+
 @pytest.mark.parametrize(
     ("make_link", "problem"),
     [

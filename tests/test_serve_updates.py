@@ -129,6 +129,17 @@ def test_a_tools_temporary_file_beside_the_edit_is_no_reason_for_a_full_build(
     previewer.assert_matches_a_full_build(tmp_path / "full")
 
 
+def test_a_file_saved_as_something_other_than_md_is_warned_of(previewer: Previewer) -> None:
+    other = "content/articles/2025-12-02-a-story.markdown"
+    (previewer.root / other).write_text(previewer.root.joinpath(A).read_text())
+    assert not previewer.rebuild(other)  # a full build, which says why the file was skipped
+    plan = previewer.preview._plan
+    assert plan is not None
+    assert [str(w) for w in plan.warnings] == [
+        f"{other}: skipped: not a .md file; only .md files are read"
+    ]
+
+
 def test_two_files_with_the_same_bytes_stay_apart(previewer: Previewer, tmp_path: Path) -> None:
     copy = "content/articles/2025-12-02-a-copy-of-the-comet-story.md"
     (previewer.root / copy).write_bytes((previewer.root / A).read_bytes())
