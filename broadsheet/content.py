@@ -28,6 +28,7 @@ from broadsheet.fields import (
     check_mapping,
     check_slug,
     check_url,
+    is_digest_of_period,
     parse_date,
     parse_images,
 )
@@ -52,6 +53,7 @@ RESERVED_PAGE_SLUGS = frozenset(
      "feed.json", "sitemap.xml", "robots.txt", "cname", "livereload"}
 )  # fmt: skip
 _FILE_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}-")
+_PERIODS = {"day": ("2025-12-02", "daily"), "week": ("2025-W49", "weekly")}  # id shape, word
 
 
 @dataclass(frozen=True)
@@ -185,6 +187,10 @@ def parse_article(document: Document, config: Config) -> Article:
     if section is not None and config.sections and section not in config.sections:
         f.fail("section", f"'section' must be one of {', '.join(config.sections)}, got {section!r}")
     slug = f.check("slug", check_slug) or _slug_from_name(document.path)
+    digest_id = f.check("digest", check_digest_id)
+    if digest_id is not None and not is_digest_of_period(digest_id, config.digest_period):
+        example = _PERIODS[config.digest_period]
+        f.fail("digest", f"'digest' must be like {example[0]} for {example[1]} digests")
     article = Article(
         slug=slug or "",
         title=title or "",
@@ -199,7 +205,7 @@ def parse_article(document: Document, config: Config) -> Article:
         summary=f.text("summary"),
         note_html=f.markdown("note"),
         section=section,
-        digest_id=f.check("digest", check_digest_id),
+        digest_id=digest_id,
         draft=f.check("draft", check_bool) or False,
         date_text=f.text("date_text"),
         extra=f.check("extra", check_mapping) or {},
@@ -218,13 +224,14 @@ def parse_digest_note(document: Document, config: Config) -> DigestNote:
     """Validate an editor's digest introduction; its file name is the digest id."""
     f = Fields(document)
     digest_id = document.path.stem
-    if check_digest_id(digest_id) is None or (
-        ("-W" in digest_id) != (config.digest_period == "week")
-    ):
-        example = "2025-W49" if config.digest_period == "week" else "2025-12-02"
+    try:
+        valid = is_digest_of_period(check_digest_id(digest_id) or "", config.digest_period)
+    except ValueError:
+        valid = False
+    if not valid:
+        example = _PERIODS[config.digest_period]
         f.fail(
-            None,
-            f"digest note file must be named like {example}.md for {config.digest_period}ly digests",
+            None, f"digest note file must be named like {example[0]}.md for {example[1]} digests"
         )
     note = DigestNote(
         digest_id, f.text("title"), f.body_html(), document.path, document.fingerprint

@@ -139,10 +139,24 @@ def check_slug(value: Any) -> str:
 
 
 def check_digest_id(value: Any) -> str | None:
+    """A digest id naming a real day (2025-12-02) or ISO week (2025-W49)."""
     text = str(value) if isinstance(value, date) else check_text(value)
     if not DIGEST_ID.fullmatch(text):
         raise ValueError(f"must be a digest id like 2025-12-02 or 2025-W49, got {text!r}")
+    try:
+        if "-W" in text:
+            year, week = text.split("-W")
+            date.fromisocalendar(int(year), int(week), 1)
+        else:
+            date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"must name a real day or ISO week, got {text!r}") from None
     return text
+
+
+def is_digest_of_period(digest_id: str, period: str) -> bool:
+    """Tell whether a digest id is a week's on a weekly site, a day's on a daily one."""
+    return ("-W" in digest_id) == (period == "week")
 
 
 def parse_images(value: Any) -> tuple[Image, ...]:

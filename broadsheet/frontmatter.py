@@ -147,9 +147,25 @@ def parse_checked(
         raise ContentError(
             f"invalid YAML value: {exc.problem}", SourceLocation(path, line)
         ) from exc
+    except (ValueError, OverflowError) as exc:  # a date such as 2025-13-45 that YAML took for one
+        line = _failing_line(node, first_line)
+        raise ContentError(f"invalid value: {exc}", SourceLocation(path, line)) from exc
     finally:
         loader.dispose()
     return {str(k): v for k, v in data.items()}, key_lines
+
+
+def _failing_line(root: yaml.MappingNode, first_line: int) -> int:
+    """The line of the first top-level value that cannot be built (YAML does not say)."""
+    for key_node, value_node in root.value:
+        loader = Loader("")
+        try:
+            loader.construct_object(value_node, deep=True)
+        except (ValueError, OverflowError, yaml.YAMLError):
+            return first_line + key_node.start_mark.line
+        finally:
+            loader.dispose()
+    return first_line
 
 
 def _parse_simple(text: str, first_line: int) -> tuple[dict[str, Any], dict[str, int]] | None:
@@ -163,7 +179,7 @@ def _parse_simple(text: str, first_line: int) -> tuple[dict[str, Any], dict[str,
         return None
     try:
         data = yaml.load(text, Loader=Loader)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, ValueError, OverflowError):
         return None  # the full path reports it with its line
     if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
         return None

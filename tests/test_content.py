@@ -79,6 +79,19 @@ INVALID = [
         "---\ntitle: !!python/object/apply:os.system [ls]\ndate: 2025-12-02\n---\n",
         f"{A}:2: YAML tag !!python/object/apply:os.system is not allowed",
     ),
+    ("---\ntitle: T\ndate: 2025-13-45\n---\n", f"{A}:3: invalid value: month must be in 1..12"),
+    (
+        "---\ntitle: T\ndate: 2025-12-02\nsummary: S\ndigest: 2025-02-30\n---\n",
+        f"{A}:5: invalid value: day is out of range for month",
+    ),
+    (
+        "---\ntitle: T\ndate: 2025-12-02\ndigest: 2025-W60\n---\n",
+        f"{A}:4: 'digest' must name a real day or ISO week, got '2025-W60'",
+    ),
+    (
+        "---\ntitle: T\ndate: 2025-12-02\ndigest: 2025-W49\n---\n",
+        f"{A}:4: 'digest' must be like 2025-12-02 for daily digests",
+    ),
 ]
 
 
@@ -272,3 +285,14 @@ def test_page_is_built_at_its_slug(make_site, cli, tmp_path: Path) -> None:
     root = make_site({"content/pages/about.md": "---\ntitle: About us\n---\nWho we are.\n"})
     assert cli(root).code == 0
     assert "Who we are." in (root / "site/about/index.html").read_text()
+
+
+@pytest.mark.parametrize("name", ["hello", "2025-W49", "2025-13-01"])
+def test_a_digest_note_named_unlike_a_digest_is_an_error_naming_it(
+    make_site, cli, name: str
+) -> None:
+    root = make_site({f"content/digests/{name}.md": "---\ntitle: Hi\n---\nHello.\n"})
+    run = cli(root)
+    assert run.code == 1
+    expected = f"content/digests/{name}.md:1: digest note file must be named like 2025-12-02.md"
+    assert run.err == expected + " for daily digests\n"
