@@ -21,6 +21,7 @@ from pathlib import Path
 from broadsheet.errors import ContentError
 from broadsheet.frontmatter import parse_document, read_text
 from broadsheet.rawmarkdown import article_day
+from broadsheet.slugs import MAX_SLUG, slug_from_name, slugify
 
 logger = logging.getLogger(__name__)
 
@@ -56,18 +57,21 @@ class ArticleIndex:
 
     def free_stem(self, stem: str) -> str:
         """Return `stem` with its slug made unique among the articles: the build refuses two
-        articles with one slug, even on different days."""
+        articles with one slug, even on different days. A number is added within the slug's
+        80 characters, where the build would otherwise cut it off."""
         day, slug = _DATED.match(stem).groups() if _DATED.match(stem) else ("", stem)
-        candidate, number = slug, 2
-        while candidate in self.slugs:
-            candidate, number = f"{slug}-{number}", number + 1
-        return f"{day}{candidate}"
+        candidate = slug
+        for number in range(2, MAX_SUFFIX + 1):
+            if slug_from_name(f"{day}{candidate}") == candidate and candidate not in self.slugs:
+                return f"{day}{candidate}"
+            suffix = f"-{number}"
+            candidate = f"{slugify(slug, MAX_SLUG - len(suffix))}{suffix}"
+        raise _all_taken(stem, ".md")
 
 
 def slug_of(stem: str) -> str:
-    """The slug the build derives from a file name: the name without its date."""
-    match = _DATED.match(stem)
-    return match.group(2) if match else stem
+    """The slug the build derives from a file name (see content.parse_article)."""
+    return slug_from_name(stem)
 
 
 def load_index(folder: Path, zone: tzinfo) -> ArticleIndex:

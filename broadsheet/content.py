@@ -11,7 +11,6 @@ from __future__ import annotations
 import difflib
 import logging
 import os
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,7 +34,7 @@ from broadsheet.fields import (
 from broadsheet.frontmatter import Document, decode_text, parse_document
 from broadsheet.model import Article, DigestNote, Page, Tag
 from broadsheet.parallel import run_parallel
-from broadsheet.slugs import slugify
+from broadsheet.slugs import slug_from_name, slugify
 from broadsheet.sources import list_sources
 
 log = logging.getLogger(__name__)
@@ -52,7 +51,6 @@ RESERVED_PAGE_SLUGS = frozenset(
     {"articles", "digests", "tags", "archive", "page", "static", "index", "404", "feed.xml",
      "feed.json", "sitemap.xml", "robots.txt", "cname", "livereload"}
 )  # fmt: skip
-_FILE_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}-")
 _PERIODS = {"day": ("2025-12-02", "daily"), "week": ("2025-W49", "weekly")}  # id shape, word
 
 
@@ -186,7 +184,7 @@ def parse_article(document: Document, config: Config) -> Article:
     section = f.text("section")
     if section is not None and config.sections and section not in config.sections:
         f.fail("section", f"'section' must be one of {', '.join(config.sections)}, got {section!r}")
-    slug = f.check("slug", check_slug) or _slug_from_name(document.path)
+    slug = f.check("slug", check_slug) or slug_from_name(document.path.stem)
     digest_id = f.check("digest", check_digest_id)
     if digest_id is not None and not is_digest_of_period(digest_id, config.digest_period):
         example = _PERIODS[config.digest_period]
@@ -259,7 +257,3 @@ PARSERS: dict[str, Callable[[Document, Config], Any]] = {
     "pages": parse_page,
 }
 ALLOWED = {"articles": ARTICLE_KEYS, "digests": NOTE_KEYS, "pages": PAGE_KEYS}
-
-
-def _slug_from_name(path: Path) -> str:
-    return slugify(_FILE_DATE.sub("", path.stem))

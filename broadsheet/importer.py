@@ -33,6 +33,7 @@ from broadsheet.markup import render_markdown
 from broadsheet.rawinput import inbox_files, read_input, shown_path
 from broadsheet.rawmarkdown import article_day, article_stem, suggest_tags, to_markdown
 from broadsheet.rawtext import RawArticle, parse_raw
+from broadsheet.slugs import slugify
 
 logger = logging.getLogger(__name__)
 
@@ -270,10 +271,25 @@ def options_from_args(
         captured=_check_captured(args.captured, zone),
         source=_check_word("--source", args.source),
         url=url,
-        tags=tuple(_check_word("--tag", tag) for tag in args.tags),
+        tags=_check_tags(args.tags),
         dry_run=args.dry_run,
         into=into,
     )
+
+
+def _check_tags(values: list[str]) -> tuple[str, ...]:
+    """--tag values the build will accept: each makes a URL slug, and no two different names
+    make the same one (the build's rules, taxonomy.py)."""
+    tags = tuple(str(_check_word("--tag", value)) for value in values)
+    seen: dict[str, str] = {}
+    for tag in tags:
+        slug = slugify(tag)
+        if not slug:
+            raise ConfigError(f"--tag {tag!r} has no letters or digits to make a URL from")
+        other = seen.setdefault(slug, tag)
+        if " ".join(other.split()).casefold() != " ".join(tag.split()).casefold():
+            raise ConfigError(f"--tag {tag!r} and --tag {other!r} both make the URL slug {slug!r}")
+    return tags
 
 
 def _check_captured(value: str | None, zone: tzinfo) -> datetime | None:

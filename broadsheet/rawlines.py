@@ -30,13 +30,21 @@ _FURNITURE_WORDS = frozenset(
     }
 )  # fmt: skip
 _FURNITURE = re.compile(
-    r"(?:listen to (?:this )?article|\d+\s*min(?:ute)?s?\s+(?:read|listen)|"
+    r"(?:listen to (?:this )?article|\d+\s*min(?:ute)?s?\s+(?:read|listen)\W*$|"
     r"(?:topics|tags|filed under|more about|related topics|more on|categories)\s*:|"
-    r"(?:read more|also read|read also|see also|related|recommended|more from [\w ]{1,30}"
-    r"|watch|listen)\s*[:|»›>-]|advertisement\s*[-–—:·]|©|copyright\s+(?:©\s*)?\d{4}|"
+    r"advertisement\s*[-–—:·]|©|"
     r"(?:share|follow)\s+(?:on|us on|via)\s|\d+\s+comments?$|sign up (?:to|for) (?:our|the)\s)",
     re.IGNORECASE,
 )
+# "Read more: <a link's title>": furniture, unless what follows reads as a sentence of the text
+# ("Watch - and wait: that is the advice...", "Related-party loans tripled...").
+_LINK_LABEL = re.compile(
+    r"(?:read more|also read|read also|see also|related|recommended|more from [\w ]{1,30}"
+    r"|watch|listen)\s*(?:[:|»›>]|[-–—](?=\s))",
+    re.IGNORECASE,
+)
+_COPYRIGHT = re.compile(r"copyright\s+(?:©\s*)?\d{4}", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"[.!?][\"”’')]*$")
 _COUNTER = re.compile(
     r"(?:(?:image|photo|picture|slide)\s+)?(?P<at>\d{1,3})\s*(?:/|of)\s*(?P<of>\d{1,3})", re.I
 )
@@ -54,31 +62,55 @@ _CREDIT_WORDS = re.compile(
     r"SPA|WAM|handout|file|photo|pool)\b",
     re.IGNORECASE,
 )
+_AGENCIES = re.compile(
+    r"\b(?:AFP|Reuters|AP|Getty(?: Images)?|EPA|Shutterstock|Bloomberg|Alamy|PA|Xinhua|Sputnik|"
+    r"Anadolu|SPA|WAM)\b"
+)
+_NAMES_CREDIT = re.compile(
+    r"(?:(?:Photo|Image|Picture)s?:\s*)?[A-Z][\w.&'’-]*(?:\s*[/,]?\s*(?:via\s+)?[A-Z][\w.&'’-]*){0,5}"
+)
 _INLINE_CREDIT = re.compile(
     r"(?P<caption>.*[.!?”\"')])\s+(?:Photograph|Photo|Image|Picture|Illustration)s?:\s*"
     r"(?P<credit>[A-Z][^.:]{0,79})"
 )
 _CREDIT_LINE = re.compile(
-    r"(?:image|photo|photograph|picture|credit|photo credit|image credit|image source|"
-    r"photo source)s?\s*[:,]\s*(?P<credit>\S.{0,79})",
+    r"(?:(?:image|photo|photograph|picture|credit|photo credit|image credit)s?\s*:"
+    r"|(?:image|photo) source\s*[:,])\s*(?P<credit>\S.{0,79})",
     re.IGNORECASE,
 )
 _IMAGE_CAPTION = re.compile(r"(?:image|photo) caption\s*[:,]\s*(?P<caption>.*)", re.IGNORECASE)
 _DATELINE = re.compile(
     r"(?P<place>[A-Z][A-Z'’.-]+(?:\s+[A-Z][A-Z'’.-]*){0,3}"
     r"(?:,\s*[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*){0,2})?)"
-    r"(?:,\s*[A-Z][a-z]{2,8}\.?\s+\d{1,2})?"
-    r"(?:\s*\((?:[A-Za-z][\w .&'’-]{0,29})\))?"
-    r"\s*(?::|—|–|--|-)\s+(?P<rest>\S.*)"
+    r"(?P<day>,\s*[A-Z][a-z]{2,8}\.?\s+\d{1,2})?"
+    r"(?P<agency>\s*\((?:[A-Za-z][\w .&'’-]{0,29})\))?"
+    r"\s*(?P<separator>:|—|–|--|-)\s+(?P<rest>\S.*)"
+)
+_LABEL_WORDS = re.compile(
+    r"\b(?:NOTE|UPDATE|UPDATED|WARNING|BREAKING|EXCLUSIVE|LIVE|WATCH|ANALYSIS|OPINION|"
+    r"CORRECTION|EDITOR|EDITORS|EDITOR'S|EDITOR’S|CLARIFICATION|FACTBOX|EXPLAINER)\b"
 )
 
 
-def is_furniture(text: str) -> bool:
-    """Tell whether a line is page furniture: share buttons, ads, topic lists, "Read more"."""
+def is_furniture(text: str, headline: bool = False) -> bool:
+    """Tell whether a line is page furniture: share buttons, ads, topic lists, "Read more".
+
+    Where a `headline` may be ("Watch: Putin meets envoys"), a link label is not furniture.
+    """
     if len(text) > _MAX_FURNITURE:
         return False
-    key = text.strip(" :·|»›").casefold()
-    return key in _FURNITURE_WORDS or _FURNITURE.match(text) is not None
+    if is_furniture_word(text) or _FURNITURE.match(text):
+        return True
+    if _LINK_LABEL.match(text):
+        return not headline and not _SENTENCE_END.search(text)
+    if _COPYRIGHT.match(text):  # "Copyright 2025 The Times", not "Copyright 2019 rules were..."
+        return "rights reserved" in text.casefold() or not _SENTENCE_END.search(text)
+    return False
+
+
+def is_furniture_word(text: str) -> bool:
+    """Tell whether a line is nothing but a furniture word or phrase ("Share", "Short Url")."""
+    return text.strip(" :·|»›").casefold() in _FURNITURE_WORDS
 
 
 def is_counter(text: str) -> bool:
@@ -112,7 +144,7 @@ def caption_with_credit(text: str, anywhere: bool) -> tuple[str, str] | None:
     or a photo, or a sentence ending in "(AfD)" would lose its last word.
     """
     match = _CREDIT_PARENS.fullmatch(text)
-    if match and (anywhere or _CREDIT_WORDS.search(match["credit"])):
+    if match and (anywhere or _is_agency_credit(match["credit"])):
         return match["caption"], match["credit"].strip()
     match = _INLINE_CREDIT.fullmatch(text)
     if match:
@@ -120,10 +152,19 @@ def caption_with_credit(text: str, anywhere: bool) -> tuple[str, str] | None:
     return None
 
 
+def _is_agency_credit(text: str) -> bool:
+    """`AFP`, `Reuters/Jane Roe`, `Photo: AP`: names with an agency's among them, not words
+    of a sentence ("Reuters reported earlier", "pool")."""
+    return _NAMES_CREDIT.fullmatch(text.strip()) is not None and bool(_AGENCIES.search(text))
+
+
 def credit_line(text: str) -> str | None:
-    """The credit of a line such as `Photo: Jane Roe/Reuters` or `Image source, Getty`, or None."""
+    """The credit of a line such as `Photo: Jane Roe/Reuters` or `Image source, Getty`, or None
+    (never a sentence: "Credit: ratings agencies warned the city's debt...")."""
     match = _CREDIT_LINE.fullmatch(text)
-    return match["credit"].strip() if match else None
+    if match is None or _SENTENCE_END.search(match["credit"]):
+        return None
+    return match["credit"].strip()
 
 
 def image_caption(text: str) -> str | None:
@@ -133,6 +174,14 @@ def image_caption(text: str) -> str | None:
 
 
 def split_dateline(text: str) -> tuple[str, str] | None:
-    """Split `MOSCOW: Top US negotiators...` into ("MOSCOW", "Top US negotiators...")."""
+    """Split `MOSCOW: Top US negotiators...` into ("MOSCOW", "Top US negotiators...").
+
+    A hyphen after a bare place ("US - China trade talks") is read as a dateline only with an
+    agency or a date ("LONDON, Dec 2 (Reuters) -"); labels ("EDITOR'S NOTE:") are no places.
+    """
     match = _DATELINE.fullmatch(text)
-    return (match["place"], match["rest"]) if match else None
+    if match is None or _LABEL_WORDS.search(match["place"]):
+        return None
+    if match["separator"] == "-" and not (match["agency"] or match["day"]):
+        return None
+    return match["place"], match["rest"]

@@ -23,6 +23,7 @@ from broadsheet.rawlines import (
     image_caption,
     is_counter,
     is_furniture,
+    is_furniture_word,
     match_bullet,
     match_byline,
     match_subhead,
@@ -103,6 +104,8 @@ class _Builder:
         self.images: list[Image] = []
         self.body: list[Block] = []
         self.open_image = False  # the last line taken was a caption or a credit
+        self.dropped: list[Block] = []  # lines left out as furniture by a pattern
+        self.late_dates: list[Block] = []  # date lines after the text began, kept as text
 
     def feed(self, index: int, line: str, is_repeat: bool) -> None:
         """Take one line of the input (0-based `index`)."""
@@ -110,7 +113,11 @@ class _Builder:
         if is_repeat:
             self.header = self.expect_caption = False
             self.text_start = len(self.body)
-        elif not text or is_furniture(text):
+        elif not text:
+            return
+        elif is_furniture(text, headline=self.title is None):
+            if self.title is not None and not is_furniture_word(text):
+                self.dropped.append(Block("p", text, index + 1))  # a pattern's guess
             return
         elif self.title is None:
             self._take_title(index, text)
@@ -130,6 +137,9 @@ class _Builder:
         if found is not None:
             if self.found is None:
                 self.found, self.found_line = found, index + 1
+            elif not before_text:  # "Updated 3 sec ago" within the text: another article's?
+                self.late_dates.append(Block("p", text, index + 1))
+                return False  # kept as text, and said
             return True
         if not before_text or self.title is None:
             return False
@@ -203,6 +213,7 @@ class _Builder:
                 )
                 return None
             raise ImportFailure(f"headline {_clip(self.title)} has no article text after it", where)
+        self._warn_of_guesses(warnings)
         location, body = self._split_dateline()
         return RawArticle(
             title=self.title,
@@ -215,6 +226,24 @@ class _Builder:
             images=tuple(self.images),
             body=body,
         )
+
+    def _warn_of_guesses(self, warnings: list[BroadsheetError]) -> None:
+        """Say which lines inside the text were left out as furniture or look like another
+        article's date line: the curator checks those, nothing goes silently."""
+        lines = [block.line for block in self.body if block.kind == "p"]
+        for block in self.dropped:
+            if lines and lines[0] < block.line < lines[-1]:
+                message = (
+                    f"left out as page furniture: {_clip(block.text)}; "
+                    "copy it back if it belongs to the text"
+                )
+                warnings.append(BroadsheetError(message, SourceLocation(self.path, block.line)))
+        for block in self.late_dates:
+            message = (
+                f"a date line inside the text, kept as text: {_clip(block.text)}; "
+                f"does another article start here (headline on line {self.line} is this one's)?"
+            )
+            warnings.append(BroadsheetError(message, SourceLocation(self.path, block.line)))
 
     def _split_dateline(self) -> tuple[str | None, tuple[Block, ...]]:
         body = list(self.body)

@@ -15,6 +15,7 @@ _SPELLED = str.maketrans(
     }
 )  # fmt: skip
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
+_FILE_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}-")
 SLUG_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 
@@ -36,3 +37,8 @@ def slugify(text: str, max_length: int = MAX_SLUG) -> str:
 def is_slug(text: str) -> bool:
     """Tell whether `text` is already a valid slug."""
     return len(text) <= MAX_SLUG and SLUG_RE.fullmatch(text) is not None
+
+
+def slug_from_name(stem: str) -> str:
+    """The slug of an article without a `slug` key: its file name without the date."""
+    return slugify(_FILE_DATE.sub("", stem))

@@ -23,6 +23,7 @@ from broadsheet.importer import ImportOptions, ImportReport
 from broadsheet.rawdates import parse_date_line
 from broadsheet.rawmarkdown import escape_markdown, to_markdown
 from broadsheet.rawtext import Block, RawArticle
+from broadsheet.slugs import slug_from_name
 
 FIXTURES = Path(__file__).parent / "fixtures" / "import"
 SEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"
@@ -551,6 +552,11 @@ def test_default_options(tmp_path: Path) -> None:
         (["a.txt", "--url", "https://"], "--url must be an http(s) address"),
         (["a.txt", "b.txt", "--url", "https://x.org/a"], "--url names one article, but 2 files"),
         (["a.txt", "--tag", " "], "--tag must be a non-empty name"),
+        (["a.txt", "--tag", "日本"], "--tag '日本' has no letters or digits to make a URL from"),
+        (
+            ["a.txt", "--tag", "C++", "--tag", "C#"],
+            "--tag 'C#' and --tag 'C++' both make the URL slug 'c'",
+        ),
         (["a.txt", "--source", ""], "--source must be a non-empty name"),
     ],
 )
@@ -704,3 +710,95 @@ def test_quotation_repeated_in_the_body_does_not_split_the_article(tmp_path: Pat
         "Engineers said most homes would be reconnected by Wednesday.",
         quote,
     ]
+
+
+# --- lines that only look like furniture, credits or datelines ------------------------------
+
+LOOKALIKES = """Study links news habits to anxiety
+
+Updated 02 December 2025
+
+LONDON: People who spend more time on the news report higher anxiety, a study found.
+30 minutes reading the news each day was enough to raise anxiety scores, the authors said.
+Related-party loans at the lender tripled last year, the regulator said.
+Watch - and wait: that is the advice the authors give to worried readers.
+Copyright 2019 rules were cited by the publisher in its response.
+Photos, videos and eyewitness accounts posted online showed long queues.
+Credit: ratings agencies warned the city's debt could be downgraded.
+The plant supplies heat to 200,000 homes, the mayor said (Reuters reported earlier).
+EDITOR'S NOTE: This story contains descriptions of violence.
+US - China trade talks resumed in Geneva on Monday after a pause.
+Share
+5 min read
+Related: Anxiety rises among young readers
+"""
+
+
+def test_text_that_starts_like_furniture_credits_or_datelines_stays_text(tmp_path: Path) -> None:
+    report = run(tmp_path, write(tmp_path, "a.txt", LOOKALIKES))
+    (doc,) = articles(tmp_path).values()
+    lines = LOOKALIKES.splitlines()
+    assert paragraphs(doc) == [lines[4].removeprefix("LONDON: "), *lines[5:14]]
+    assert doc.meta["location"] == "LONDON"
+    assert "images" not in doc.meta
+    assert report.warnings == ()  # the furniture at the end is dropped without a word
+
+
+def test_furniture_left_out_inside_the_text_is_a_warning_naming_its_line(tmp_path: Path) -> None:
+    text = "Rates held\n\nUpdated 02 December 2025\n\nThe bank held rates, it said.\n"
+    text += "Read more: Banks in the region\nAnalysts expected the decision, they said.\n"
+    source = write(tmp_path, "a.txt", text)
+    report = run(tmp_path, source)
+    (doc,) = articles(tmp_path).values()
+    assert paragraphs(doc) == [
+        "The bank held rates, it said.",
+        "Analysts expected the decision, they said.",
+    ]
+    assert importer.format_report(report)[1:] == [
+        "in/a.txt:6: warning: left out as page furniture: 'Read more: Banks in the region'; "
+        "copy it back if it belongs to the text"
+    ]
+
+
+def test_a_headline_that_starts_like_a_link_label_is_the_headline(tmp_path: Path) -> None:
+    text = "Watch: Putin meets envoys\n\nUpdated 02 December 2025\n\nPutin met the envoys on Tuesday.\n"
+    run(tmp_path, write(tmp_path, "a.txt", text))
+    (doc,) = articles(tmp_path).values()
+    assert doc.meta["title"] == "Watch: Putin meets envoys"
+    assert paragraphs(doc) == ["Putin met the envoys on Tuesday."]
+
+
+def test_a_second_date_line_inside_the_text_is_kept_and_warned_of(tmp_path: Path) -> None:
+    text = (
+        "Talks resume in Geneva\n\nUpdated 02 December 2025\nFollow\n\nTalks resume in Geneva\n\n"
+        "Talks resumed on Monday after a pause of several months, officials said.\n"
+        "Fire hits port in Odesa\n\nUpdated 3 sec ago\nFollow\n\nFire hits port in Odesa\n\n"
+        "A fire broke out at the port on Tuesday, officials said.\n"
+    )
+    source = write(tmp_path, "a.txt", text)
+    report = run(tmp_path, source)
+    (doc,) = articles(tmp_path).values()
+    assert "Updated 3 sec ago" in paragraphs(doc)
+    assert (
+        "in/a.txt:11: warning: a date line inside the text, kept as text: 'Updated 3 sec ago'; "
+        "does another article start here (headline on line 1 is this one's)?"
+    ) in importer.format_report(report)
+
+
+def test_imported_names_give_slugs_the_build_accepts(tmp_path: Path) -> None:
+    """The build cuts slugs at 80 characters and lower-cases file names: the number that keeps
+    two articles apart must survive both."""
+    folder = tmp_path / "content" / "articles"
+    folder.mkdir(parents=True)
+    (folder / "2025-11-30-Harbour_Towns_Agree.md").write_text(
+        '---\ntitle: "Harbour towns agree"\ndate: 2025-11-30\n---\nText.\n', encoding="utf-8"
+    )
+    title = "Ministers from six countries agree on a framework for sharing regional waterways"
+    for day, name in (("02", "a.txt"), ("05", "b.txt")):
+        body = f"{title} and rivers\n\nUpdated {day} December 2025\n\nThe ministers agreed.\n"
+        run(tmp_path, write(tmp_path, name, body))
+    text = "Harbour towns agree\n\nUpdated 02 December 2025\n\nThe towns agreed.\n"
+    run(tmp_path, write(tmp_path, "c.txt", text))
+    slugs = [slug_from_name(p.stem) for p in folder.glob("*.md")]
+    assert len(slugs) == 4 and len(set(slugs)) == 4, slugs
+    assert "harbour-towns-agree-2" in slugs
