@@ -216,10 +216,17 @@ LIBRARIES = ("markdown_it", "yaml", "jinja2")  # what the pages are made with, b
 
 @functools.cache
 def generator() -> tuple[object, ...]:
-    """Our version and which copy of each library that shapes the output is installed, found
-    without importing any (a build with nothing to do loads none): upgrading one changes its
-    files, and so every cache entry, page key and build stamp made with the old one."""
+    """Which copy of our code and of each library that shapes the output is in use, found
+    without importing any (a build with nothing to do loads none): changing one (an upgrade, a
+    `git pull`) changes its files, and so every cache entry, page key and build stamp made with
+    the old one."""
+    ours = Path(__file__).parent
     found: list[object] = [__version__]
+    with os.scandir(ours) as entries:
+        for entry in sorted(entries, key=lambda e: e.name):
+            if entry.name.endswith(".py"):
+                info = entry.stat()
+                found.append((entry.name, info.st_size, info.st_mtime_ns))
     for name in LIBRARIES:
         spec = importlib.util.find_spec(name)
         origin = spec.origin if spec is not None else None

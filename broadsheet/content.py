@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import logging
 import os
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -197,7 +198,7 @@ def parse_article(document: Document, config: Config) -> Article:
         url=f.check("url", check_url),
         author=f.text("author"),
         location=f.text("location"),
-        tags=tuple(Tag(name, slugify(name)) for name in f.texts("tags")),  # resolved by taxonomy
+        tags=tuple(Tag(name, slugify(name)) for name in map(_nfc, f.texts("tags"))),  # see taxonomy
         highlights=f.texts("highlights"),
         images=f.check("images", parse_images) or (),
         summary=f.text("summary"),
@@ -257,3 +258,9 @@ PARSERS: dict[str, Callable[[Document, Config], Any]] = {
     "pages": parse_page,
 }
 ALLOWED = {"articles": ARTICLE_KEYS, "digests": NOTE_KEYS, "pages": PAGE_KEYS}
+
+
+def _nfc(name: str) -> str:
+    """One spelling for one tag however it was typed or pasted: "é" as one character or as "e"
+    and an accent are the same name."""
+    return unicodedata.normalize("NFC", name)

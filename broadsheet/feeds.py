@@ -18,7 +18,7 @@ import jinja2
 
 from broadsheet.deps import Dependencies
 from broadsheet.model import Article, Digest, Recipe, Site, Tag
-from broadsheet.render import render_template
+from broadsheet.render import iso_date, render_template
 from broadsheet.urls import Urls, output_path
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -125,7 +125,7 @@ def _atom(
     if site.config.description:
         _sub(feed, "subtitle", site.config.description)
     updated = max((e.updated for e in entries), default=site.updated)
-    _sub(feed, "updated", updated.isoformat())
+    _sub(feed, "updated", iso_date(updated))
     ET.SubElement(feed, "link", rel="self", href=urls.absolute(feed_url))
     ET.SubElement(feed, "link", rel="alternate", type="text/html", href=home)
     author = ET.SubElement(feed, "author")
@@ -135,7 +135,7 @@ def _atom(
         item = ET.SubElement(feed, "entry")
         _sub(item, "id", entry.url)
         _sub(item, "title", entry.title)
-        _sub(item, "updated", entry.updated.isoformat())
+        _sub(item, "updated", iso_date(entry.updated))
         ET.SubElement(item, "link", rel="alternate", type="text/html", href=entry.url)
         if entry.summary:
             _sub(item, "summary", entry.summary)
@@ -165,7 +165,7 @@ def _json_feed(site: Site, urls: Urls, digests: Sequence[Digest], entries: list[
                 "url": entry.url,
                 "title": entry.title,
                 "content_html": entry.html,
-                "date_published": digest.updated.isoformat(),
+                "date_published": iso_date(digest.updated),
                 "tags": sorted({t.name for a in digest.articles for t in a.tags}),
             }
             for digest, entry in zip(digests, entries, strict=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import partial
 from itertools import groupby
 from pathlib import Path
@@ -67,7 +67,7 @@ def make_environment(templates: Path, bytecode: Path | None = None) -> jinja2.En
         extensions=[FragmentCache],
     )
     env.filters["longdate"] = long_date
-    env.filters["isodate"] = lambda value: value.isoformat()
+    env.filters["isodate"] = iso_date
     _ENVIRONMENTS[key] = env
     return env
 
@@ -153,6 +153,16 @@ class FragmentCache(Extension):
         if text is None:
             text = cache[key] = Markup(caller()) if self.environment.autoescape else caller()
         return text
+
+
+def iso_date(value: date | datetime) -> str:
+    """A date or time as RFC 3339 wants it (feeds, `<time datetime>`): a time zone's offset in
+    whole minutes; the rare historical one with seconds (1930 Amsterdam, +00:19:32) goes to UTC."""
+    if isinstance(value, datetime):
+        offset = value.utcoffset()
+        if offset is not None and offset.seconds % 60:
+            value = value.astimezone(UTC)
+    return value.isoformat()
 
 
 def long_date(value: date | datetime) -> str:

@@ -296,3 +296,17 @@ def test_a_digest_note_named_unlike_a_digest_is_an_error_naming_it(
     assert run.code == 1
     expected = f"content/digests/{name}.md:1: digest note file must be named like 2025-12-02.md"
     assert run.err == expected + " for daily digests\n"
+
+
+def test_a_tag_typed_with_a_separate_accent_is_the_same_tag(make_site, cli) -> None:
+    composed, decomposed = "C\u00f4te d'Ivoire", "Co\u0302te d'Ivoire"
+    root = make_site(
+        {
+            "content/articles/2025-12-02-a.md": article("A", tags=f'["{composed}"]'),
+            "content/articles/2025-12-02-b.md": article("B", tags=f'["{decomposed}"]'),
+        }
+    )
+    run = cli(root)
+    assert run.code == 0, run.err
+    page = (root / "site/tags/cote-divoire/index.html").read_text()
+    assert page.count('<article class="card') == 2

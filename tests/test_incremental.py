@@ -265,6 +265,25 @@ def test_upgrading_a_library_that_shapes_the_output_rebuilds_everything(
         cache_module.generator.cache_clear()
 
 
+def test_a_change_to_our_own_code_rebuilds_everything(
+    sample_site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a `git pull` of Broadsheet, nothing parsed or rendered by the old code is kept."""
+    package = tmp_path / "package"
+    package.mkdir()
+    (package / "content.py").write_text("# one version\n")
+    monkeypatch.setattr(cache_module, "__file__", str(package / "cache.py"))
+    try:
+        cache_module.generator.cache_clear()
+        first = run(sample_site)
+        (package / "content.py").write_text("# another version\n")
+        cache_module.generator.cache_clear()
+        again = run(sample_site)
+        assert again.cache_hits == 0 and again.cache_misses == first.cache_misses
+    finally:
+        cache_module.generator.cache_clear()
+
+
 def test_what_is_learnt_of_the_templates_is_kept_and_follows_their_edits(
     sample_site: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

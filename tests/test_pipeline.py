@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import article
+from tests.conftest import MINIMAL_CONFIG, article
 from tests.sitecheck import broken_links, html_pages, manifest, parse_page
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -215,3 +216,22 @@ def test_verbose_prints_stage_timings(sample_site: Path, cli) -> None:
     run = cli(sample_site, "-v")
     for stage in ("load", "model", "render", "write"):
         assert f"  {stage}" in run.err
+
+
+def test_feed_dates_are_rfc_3339_even_where_a_zone_once_had_seconds(make_site, cli) -> None:
+    """Amsterdam kept time at +00:19:32 until 1937: RFC 3339 offsets have no seconds."""
+    config = MINIMAL_CONFIG.replace("timezone: UTC", "timezone: Europe/Amsterdam")
+    root = make_site(
+        {"content/articles/1930-05-01-x.md": article("Old", date="1930-05-01T12:00:00+00:00")},
+        config=config,
+    )
+    assert cli(root).code == 0
+    rfc3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)")
+    feed = ET.parse(root / "site/feed.xml").getroot()
+    updated = [e.text or "" for e in feed.iter(f"{ATOM}updated")]
+    published = [
+        i["date_published"] for i in json.loads((root / "site/feed.json").read_text())["items"]
+    ]
+    assert updated and published
+    assert all(rfc3339.fullmatch(value) for value in updated + published), updated + published
+    assert "1930-05-01T12:00:00+00:00" in updated
