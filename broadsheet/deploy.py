@@ -23,7 +23,7 @@ from typing import Protocol
 
 from broadsheet.config import CONFIG_FILE, Config
 from broadsheet.errors import BroadsheetError, DeployError, ErrorList, SourceLocation
-from broadsheet.manifest import MARKER
+from broadsheet.manifest import MARKER, read_record
 from broadsheet.sources import is_junk
 
 log = logging.getLogger(__name__)
@@ -98,7 +98,7 @@ def deploy_site(
     if git(["symbolic-ref", "--quiet", "HEAD"], root).out.strip() == branch_ref:
         raise DeployError(f"you are on '{options.branch}'; switch to the branch you build from")
     unsaved = unsaved_sources(git, root)
-    problems = stale_site(output, root) + unsaved
+    problems = stale_site(output, root) + not_for_publishing(output, root) + unsaved
     if problems and not options.force:
         raise ErrorList(problems)
     local = _tip(git, root, branch_ref)
@@ -132,6 +132,16 @@ def stale_site(output: Path, root: Path) -> list[BroadsheetError]:
         )
         for path in newer
     ]
+
+
+def not_for_publishing(output: Path, root: Path) -> list[BroadsheetError]:
+    """Say why a build is not one to publish: it shows drafts."""
+    name = output.relative_to(root) if output.is_relative_to(root) else output
+    if read_record(output).get("drafts"):
+        return [
+            DeployError(f"{name}/ was built with --drafts; run `python build.py` to leave them out")
+        ]
+    return []
 
 
 def unsaved_sources(git: GitRunner, root: Path) -> list[BroadsheetError]:

@@ -165,7 +165,12 @@ def _render_and_write(
         stale = stale_outputs(recipes, output, ctx.private_output)
     counts = {"articles": len(site.articles), "digests": len(site.digests), "tags": len(site.tags)}
     made = OutputStream(recipes, stale, ctx.workers, meanwhile)
-    record = {**counts, "files": len(recipes), "warnings": [_warning_record(w) for w in warnings]}
+    record = {
+        **counts,
+        "files": len(recipes),
+        "warnings": [_warning_record(w) for w in warnings],
+        "drafts": ctx.drafts,  # deploy refuses to publish drafts
+    }
     with _timed(timings, "write"):
         stats = write_site(made, output, record)
     timings["render"] += made.seconds  # pages render while the writer takes them

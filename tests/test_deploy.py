@@ -278,6 +278,16 @@ def test_cli_refuses_uncommitted_content_and_a_stale_site_with_exit_1(
     assert git_in(repo, "branch", "--list", "gh-pages") == ""
 
 
+def test_a_site_built_with_drafts_is_not_published(repo: Path, cli: Callable) -> None:
+    assert cli(repo, "build", "--no-import", "--drafts").code == 0
+    run = cli(repo, "deploy")
+    assert run.code == 1
+    assert "site/ was built with --drafts; run `python build.py` to leave them out" in run.err
+    assert git_in(repo, "branch", "--list", "gh-pages") == ""
+    assert cli(repo, "build", "--no-import").code == 0
+    assert cli(repo, "deploy", "--dry-run").code == 0
+
+
 def test_unchanged_rebuild_makes_the_site_fresh_again(repo: Path, cli: Callable) -> None:
     marker = repo / "site" / MARKER
     earlier = marker.stat().st_mtime - 60
