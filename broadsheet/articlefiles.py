@@ -37,6 +37,7 @@ class ArticleIndex:
     by_title: dict[tuple[str, str], Path] = field(default_factory=dict)  # (title, ISO day)
     paths: set[Path] = field(default_factory=set)  # every file name taken
     slugs: set[str] = field(default_factory=set)  # every article slug taken, whatever its date
+    written: dict[Path, str] = field(default_factory=dict)  # this run's files and their text
 
     def find(self, title: str, day: str, url: str | None) -> Path | None:
         """Return the file that already holds this article, or None."""

@@ -148,6 +148,13 @@ def _import_one(
     for article, text in articles:
         day = article_day(article.date, config.zone)
         existing = index.find(article.title, day, options.url)
+        if existing is not None and index.written.get(existing, text) != text:
+            message = (
+                f"same title and day as the article just written to {shown_path(existing, root)},"
+                " but other text: written as an article of its own"
+            )  # a live page copied twice, say: both are kept
+            warnings += (BroadsheetError(message, SourceLocation(shown, article.line)),)
+            existing = None
         if existing is not None:
             batch.already.append((shown, shown_path(existing, root)))
             continue
@@ -160,6 +167,7 @@ def _import_one(
             batch.errors.append(ImportFailure(message, SourceLocation(shown, article.line)))
             return False
         index.add(article.title, day, options.url, target)
+        index.written[target] = text
         batch.written.append(shown_path(target, root))
     if len(batch.written) > before:  # an input already imported has nothing new to say
         batch.warnings.extend(warnings)

@@ -802,3 +802,23 @@ def test_imported_names_give_slugs_the_build_accepts(tmp_path: Path) -> None:
     slugs = [slug_from_name(p.stem) for p in folder.glob("*.md")]
     assert len(slugs) == 4 and len(set(slugs)) == 4, slugs
     assert "harbour-towns-agree-2" in slugs
+
+
+def test_two_articles_with_one_title_and_day_but_other_text_are_both_kept(tmp_path: Path) -> None:
+    """A live page copied twice in a day: the second copy is news, not a repeat."""
+    title = "Live: Ukraine talks latest"
+    first = f"{title}\n\nUpdated 02 December 2025 10:00 GMT\nFollow\n\n{title}\n\n"
+    first += "Envoys arrived at the Kremlin on Tuesday morning for the talks.\n"
+    second = first.replace("10:00", "18:00").replace(
+        "Envoys arrived at the Kremlin on Tuesday morning for the talks.",
+        "The talks ended after five hours without a breakthrough, the Kremlin said.",
+    )
+    source = write(tmp_path, "a.txt", f"{first}\n\n{second}")
+    report = run(tmp_path, source)
+    assert [p.name for p in report.written] == [
+        "2025-12-02-live-ukraine-talks-latest.md",
+        "2025-12-02-live-ukraine-talks-latest-2.md",
+    ]
+    assert report.already == ()
+    again = run(tmp_path, write(tmp_path, "b.txt", first))  # the same copy once more
+    assert again.written == () and len(again.already) == 1
