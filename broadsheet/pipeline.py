@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from broadsheet.cache import CACHE_DIR, ContentCache, digest_of
+from broadsheet.config import CONFIG_FILE
 from broadsheet.errors import (
     BroadsheetError,
+    ConfigError,
     ContentError,
     ErrorCollector,
     ErrorList,
@@ -231,6 +233,12 @@ def build_site(content: Content, ctx: BuildContext) -> tuple[Site, list[Broadshe
     _check_unique_slugs(content)
     taxonomy = build_taxonomy(content.articles)
     digests, warnings = build_digests(taxonomy.articles, content.notes, ctx.config)
+    if not ctx.config.origin:  # feeds, sitemap and canonical links need a full address
+        message = (
+            f"base_url {ctx.config.base_url!r} has no https:// address, so the feeds, the sitemap"
+            " and canonical links are not valid; set base_url to the site's full address"
+        )
+        warnings.append(ConfigError(message, SourceLocation(CONFIG_FILE)))
     if ctx.strict and warnings:
         raise ErrorList(warnings)
     articles = taxonomy.articles  # newest first

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import article
+from tests.conftest import MINIMAL_CONFIG, article
 
 A = "content/articles/2025-12-02-x.md"
 
@@ -310,3 +310,15 @@ def test_a_tag_typed_with_a_separate_accent_is_the_same_tag(make_site, cli) -> N
     assert run.code == 0, run.err
     page = (root / "site/tags/cote-divoire/index.html").read_text()
     assert page.count('<article class="card') == 2
+
+
+def test_a_base_url_without_an_address_is_a_warning(make_site, cli) -> None:
+    """Atom ids, sitemap entries and canonical links must be absolute: "/news/" cannot make them."""
+    config = MINIMAL_CONFIG.replace("base_url: https://example.org/", "base_url: /news/")
+    root = make_site({"content/articles/2025-12-02-x.md": article("T")}, config=config)
+    run = cli(root)
+    assert run.code == 0
+    assert run.err.startswith(
+        "config.yml: warning: base_url '/news/' has no https:// address, so the feeds, the sitemap"
+    )
+    assert cli(root, "--strict").code == 2
