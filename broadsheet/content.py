@@ -37,6 +37,7 @@ from broadsheet.model import Article, DigestNote, Page, Tag
 from broadsheet.parallel import run_parallel
 from broadsheet.slugs import slug_from_name, slugify
 from broadsheet.sources import list_sources
+from broadsheet.urls import Urls
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -186,6 +187,7 @@ def parse_article(document: Document, config: Config) -> Article:
     if section is not None and config.sections and section not in config.sections:
         f.fail("section", f"'section' must be one of {', '.join(config.sections)}, got {section!r}")
     slug = f.check("slug", check_slug) or slug_from_name(document.path.stem)
+    f.page_url = Urls(config).article(slug) if slug else None  # relative links start there
     digest_id = f.check("digest", check_digest_id)
     if digest_id is not None and not is_digest_of_period(digest_id, config.digest_period):
         example = _PERIODS[config.digest_period]
@@ -232,6 +234,7 @@ def parse_digest_note(document: Document, config: Config) -> DigestNote:
         f.fail(
             None, f"digest note file must be named like {example[0]}.md for {example[1]} digests"
         )
+    f.page_url = Urls(config).digest(digest_id) if valid else None
     note = DigestNote(
         digest_id, f.text("title"), f.body_html(), document.path, document.fingerprint
     )
@@ -246,6 +249,7 @@ def parse_page(document: Document, config: Config) -> Page:
     if slug in RESERVED_PAGE_SLUGS:
         f.fail("slug", f"page slug '{slug}' is reserved for the site's own pages; choose another")
     title = f.text("title", required=True) or ""
+    f.page_url = Urls(config).page(slug)
     draft = f.check("draft", check_bool) or False
     page = Page(slug, title, f.body_html(), draft, document.path, document.fingerprint)
     f.raise_if_any()

@@ -26,8 +26,9 @@ DIGEST_ID = re.compile(r"\d{4}-\d{2}-\d{2}|\d{4}-W\d{2}")
 class Fields:
     """Read typed values out of one document, collecting an error per bad key."""
 
-    def __init__(self, document: Document) -> None:
+    def __init__(self, document: Document, page_url: str | None = None) -> None:
         self.document = document
+        self.page_url = page_url  # where the document's Markdown links are relative to
         self.errors = ErrorCollector()
 
     def fail(self, key: str | None, message: str) -> None:
@@ -71,7 +72,7 @@ class Fields:
 
     def _render(self, text: str, line: int) -> str:
         try:
-            return render_markdown(text)
+            return render_markdown(text, self.page_url)
         except ValueError as exc:
             where = SourceLocation(self.document.path, line + getattr(exc, "line", 0))
             self.errors.add(ContentError(str(exc), where))

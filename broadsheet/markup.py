@@ -9,11 +9,12 @@ from __future__ import annotations
 import re
 from functools import cache
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
     from markdown_it.rules_block import StateBlock
+    from markdown_it.rules_core import StateCore
 
 # Characters of Markdown we render for one field. Some inputs (a long run of "![") cost tens of
 # microseconds per character in the parser, so the limit also bounds the time of one file;
@@ -36,11 +37,16 @@ def is_http_url(value: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
-def render_markdown(text: str) -> str:
-    """Render Markdown to HTML with raw HTML escaped and unsafe link schemes dropped."""
+def render_markdown(text: str, page_url: str | None = None) -> str:
+    """Render Markdown to HTML with raw HTML escaped and unsafe link schemes dropped.
+
+    Relative links and images are made relative to the site's root from `page_url`, the page
+    the text was written for (`../other/` from /articles/x/ is /articles/other/), so they lead
+    to the same place from every page and feed that shows the text.
+    """
     if len(text) > MAX_MARKDOWN:
         raise MarkdownError(f"Markdown is larger than {MAX_MARKDOWN // 1024} KiB")
-    return _parser().render(text)
+    return _parser().render(text, {"page_url": page_url})
 
 
 class MarkdownError(ValueError):
@@ -76,4 +82,20 @@ def _parser() -> MarkdownIt:
     md.enable("table")
     md.block.ruler.before("table", "refuse_deep", _refuse_deep)
     md.validateLink = _validate_link  # type: ignore[method-assign]
+    md.core.ruler.push("resolve_relative", _resolve_relative)
     return md
+
+
+def _resolve_relative(state: StateCore) -> None:
+    page_url = state.env.get("page_url")
+    if not page_url:
+        return
+    for block in state.tokens:
+        for token in block.children or ():
+            name = "href" if token.type == "link_open" else "src" if token.type == "image" else ""
+            value = token.attrGet(name) if name else None
+            if isinstance(value, str) and value and not _NOT_RELATIVE.match(value):
+                token.attrSet(name, urljoin(page_url, value))
+
+
+_NOT_RELATIVE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:|[/#?]")  # a scheme, a path from the root

@@ -28,9 +28,10 @@ class Urls:
         digest_id = digest if isinstance(digest, str) else digest.id
         return f"{self.base}digests/{digest_id}/"
 
-    def article(self, article: Article) -> str:
-        """An article's page."""
-        return f"{self.base}articles/{article.slug}/"
+    def article(self, article: Article | str) -> str:
+        """An article's page (given the article or its slug)."""
+        slug = article if isinstance(article, str) else article.slug
+        return f"{self.base}articles/{slug}/"
 
     def tag(self, tag: Tag, page: int = 1) -> str:
         """A tag's page, or page N of it."""
@@ -41,9 +42,10 @@ class Urls:
         """A tag's Atom feed."""
         return f"{self.base}tags/{tag.slug}/feed.xml"
 
-    def page(self, page: Page) -> str:
-        """A standalone page such as About."""
-        return f"{self.base}{page.slug}/"
+    def page(self, page: Page | str) -> str:
+        """A standalone page such as About (given the page or its slug)."""
+        slug = page if isinstance(page, str) else page.slug
+        return f"{self.base}{slug}/"
 
     def file(self, name: str) -> str:
         """A file at the site root or below it: 'tags/', 'feed.xml', 'static/style.css'."""

@@ -235,3 +235,34 @@ def test_feed_dates_are_rfc_3339_even_where_a_zone_once_had_seconds(make_site, c
     assert updated and published
     assert all(rfc3339.fullmatch(value) for value in updated + published), updated + published
     assert "1930-05-01T12:00:00+00:00" in updated
+
+
+@pytest.mark.parametrize(
+    ("base_url", "path"), [("https://example.org/", "/"), ("https://example.org/news/", "/news/")]
+)
+def test_relative_links_in_a_note_lead_to_the_same_place_from_every_page(
+    make_site, cli, base_url: str, path: str
+) -> None:
+    """A note is shown on its article's page, its digest, its tag pages and in the feeds."""
+    note = (
+        '"See [the earlier story](../earlier/), [a section](#x) and [elsewhere](https://a.org/b)."'
+    )
+    root = make_site(
+        {
+            "content/articles/2025-12-02-later.md": article("Later", note=note, tags="[ports]"),
+            "content/articles/2025-12-01-earlier.md": article("Earlier", date="2025-12-01"),
+        }
+    )
+    assert cli(root, "--base-url", base_url).code == 0
+    site = root / "site"
+    target = f'See <a href="{path}articles/earlier/">the earlier story</a>'
+    for page in (
+        "articles/later/index.html",
+        "digests/2025-12-02/index.html",
+        "tags/ports/index.html",
+    ):
+        html = (site / page).read_text()
+        assert target in html, page
+        assert 'href="#x"' in html and 'href="https://a.org/b"' in html
+    assert target.replace("<", "&lt;").replace(">", "&gt;") in (site / "feed.xml").read_text()
+    assert (site / "articles/earlier/index.html").is_file()
