@@ -147,7 +147,14 @@ def _check_base_url(value: Any) -> str:
         raise ValueError(f"must be an http(s) URL or a path starting with '/', got {value!r}")
     if parts.query or parts.fragment or ".." in parts.path.split("/"):
         raise ValueError(f"must be a plain URL without '?', '#' or '..', got {value!r}")
+    if _UNSAFE_IN_URL.search(value):  # it goes into every link and the sitemap as it is
+        raise ValueError(
+            f"must not contain spaces, quotes or <>; write %20 for a space, got {value!r}"
+        )
     return value if value.endswith("/") else value + "/"
+
+
+_UNSAFE_IN_URL = re.compile(r"[\s\"'<>\\^`{|}]")
 
 
 def _check_vocabulary(value: Any) -> Mapping[str, tuple[str, ...]]:

@@ -322,3 +322,12 @@ def test_a_base_url_without_an_address_is_a_warning(make_site, cli) -> None:
         "config.yml: warning: base_url '/news/' has no https:// address, so the feeds, the sitemap"
     )
     assert cli(root, "--strict").code == 2
+
+
+@pytest.mark.parametrize("base_url", ["https://example.org/my news/", 'https://example.org/"x"/'])
+def test_a_base_url_that_needs_escaping_is_a_config_error(make_site, cli, base_url: str) -> None:
+    config = MINIMAL_CONFIG.replace("base_url: https://example.org/", f"base_url: '{base_url}'")
+    root = make_site(config=config)
+    run = cli(root)
+    assert run.code == 2
+    assert "config.yml:3: 'base_url' must not contain spaces, quotes or <>" in run.err
