@@ -73,7 +73,10 @@ def load_config(root: Path, base_url: str | None = None) -> Config:
     else:
         data, lines = {}, {}
     if base_url is not None:
-        data["base_url"] = base_url
+        try:
+            data["base_url"] = _check("base_url", base_url)
+        except ValueError as exc:  # the option's value, not the file's
+            raise ConfigError(f"--base-url {exc}") from exc
     return parse_config(data, lines, Path(CONFIG_FILE))
 
 

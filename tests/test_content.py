@@ -331,3 +331,13 @@ def test_a_base_url_that_needs_escaping_is_a_config_error(make_site, cli, base_u
     run = cli(root)
     assert run.code == 2
     assert "config.yml:3: 'base_url' must not contain spaces, quotes or <>" in run.err
+
+
+def test_a_bad_base_url_option_is_named_as_the_option(make_site, cli) -> None:
+    root = make_site()
+    run = cli(root, "--base-url", "ftp://example.org/")
+    assert run.code == 2
+    assert run.err == (
+        "error: --base-url must be an http(s) URL or a path starting with '/', "
+        "got 'ftp://example.org/'\n"
+    )
