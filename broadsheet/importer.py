@@ -183,6 +183,12 @@ def _convert(
         raise ImportFailure(
             "file is empty" if not text else "file holds only blank lines", SourceLocation(shown)
         )
+    if _is_article_file(text, shown):
+        raise ImportFailure(
+            "already an article with front matter; move it to content/articles/ instead of "
+            "importing it",
+            SourceLocation(shown, 1),
+        )
     raw = parse_raw(text, shown, captured, config.zone)
     if options.url and len(raw.articles) > 1:
         held = f"the file holds {len(raw.articles)}"
@@ -194,6 +200,16 @@ def _convert(
         _check_reads_back(markdown, article, shown)
         converted.append((article, markdown))
     return converted, raw.warnings
+
+
+def _is_article_file(text: str, shown: Path) -> bool:
+    """Tell whether `text` is a finished article (front matter with a title), not copied text."""
+    if not text.startswith("---"):
+        return False
+    try:
+        return "title" in parse_document(text, shown).meta
+    except ContentError:
+        return False
 
 
 def _check_reads_back(markdown: str, article: RawArticle, shown: Path) -> None:

@@ -822,3 +822,15 @@ def test_two_articles_with_one_title_and_day_but_other_text_are_both_kept(tmp_pa
     assert report.already == ()
     again = run(tmp_path, write(tmp_path, "b.txt", first))  # the same copy once more
     assert again.written == () and len(again.already) == 1
+
+
+def test_a_finished_article_given_to_the_importer_is_refused_not_mangled(tmp_path: Path) -> None:
+    """A .md file with front matter dropped into the inbox belongs in content/articles."""
+    text = '---\ntitle: "Rates held"\ndate: 2025-12-02\n---\nThe bank held rates.\n'
+    source = write(tmp_path, "a.md", text)
+    report = run(tmp_path, source)
+    assert report.written == ()
+    assert [str(e) for e in report.errors] == [
+        "in/a.md:1: already an article with front matter; move it to content/articles/ instead"
+        " of importing it"
+    ]
