@@ -54,7 +54,7 @@ class ArticleIndex:
     def take(self, path: Path, slug: object = None) -> None:
         """Record a file name and the slug the build will give it."""
         self.paths.add(path)
-        self.slugs.add(slug if isinstance(slug, str) else slug_of(path.stem))
+        self.slugs.add(slug if isinstance(slug, str) else slug_from_name(path.stem))
 
     def free_stem(self, stem: str) -> str:
         """Return `stem` with its slug made unique among the articles: the build refuses two
@@ -68,11 +68,6 @@ class ArticleIndex:
             suffix = f"-{number}"
             candidate = f"{slugify(slug, MAX_SLUG - len(suffix))}{suffix}"
         raise _all_taken(stem, ".md")
-
-
-def slug_of(stem: str) -> str:
-    """The slug the build derives from a file name (see content.parse_article)."""
-    return slug_from_name(stem)
 
 
 def load_index(folder: Path, zone: tzinfo) -> ArticleIndex:

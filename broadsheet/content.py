@@ -53,7 +53,6 @@ RESERVED_PAGE_SLUGS = frozenset(
     {"articles", "digests", "tags", "archive", "page", "static", "index", "404", "feed.xml",
      "feed.json", "sitemap.xml", "robots.txt", "cname", "livereload"}
 )  # fmt: skip
-_PERIODS = {"day": ("2025-12-02", "daily"), "week": ("2025-W49", "weekly")}  # id shape, word
 
 
 @dataclass(frozen=True)
@@ -190,8 +189,7 @@ def parse_article(document: Document, config: Config) -> Article:
     f.page_url = Urls(config).article(slug) if slug else None  # relative links start there
     digest_id = f.check("digest", check_digest_id)
     if digest_id is not None and not is_digest_of_period(digest_id, config.digest_period):
-        example = _PERIODS[config.digest_period]
-        f.fail("digest", f"'digest' must be like {example[0]} for {example[1]} digests")
+        f.fail("digest", f"'digest' must be like {_digest_shape(config)}")
     article = Article(
         slug=slug or "",
         title=title or "",
@@ -230,10 +228,7 @@ def parse_digest_note(document: Document, config: Config) -> DigestNote:
     except ValueError:
         valid = False
     if not valid:
-        example = _PERIODS[config.digest_period]
-        f.fail(
-            None, f"digest note file must be named like {example[0]}.md for {example[1]} digests"
-        )
+        f.fail(None, f"digest note file must be named like {_digest_shape(config, '.md')}")
     f.page_url = Urls(config).digest(digest_id) if valid else None
     note = DigestNote(
         digest_id, f.text("title"), f.body_html(), document.path, document.fingerprint
@@ -268,3 +263,10 @@ def _nfc(name: str) -> str:
     """One spelling for one tag however it was typed or pasted: "é" as one character or as "e"
     and an accent are the same name."""
     return unicodedata.normalize("NFC", name)
+
+
+def _digest_shape(config: Config, suffix: str = "") -> str:
+    """How a digest id looks on this site: '2025-12-02.md for daily digests'."""
+    if config.digest_period == "week":
+        return f"2025-W49{suffix} for weekly digests"
+    return f"2025-12-02{suffix} for daily digests"

@@ -26,9 +26,9 @@ DIGEST_ID = re.compile(r"\d{4}-\d{2}-\d{2}|\d{4}-W\d{2}")
 class Fields:
     """Read typed values out of one document, collecting an error per bad key."""
 
-    def __init__(self, document: Document, page_url: str | None = None) -> None:
+    def __init__(self, document: Document) -> None:
         self.document = document
-        self.page_url = page_url  # where the document's Markdown links are relative to
+        self.page_url: str | None = None  # the page its Markdown's relative links start from
         self.errors = ErrorCollector()
 
     def fail(self, key: str | None, message: str) -> None:

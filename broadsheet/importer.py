@@ -34,6 +34,7 @@ from broadsheet.rawinput import inbox_files, read_input, shown_path
 from broadsheet.rawmarkdown import article_day, article_stem, suggest_tags, to_markdown
 from broadsheet.rawtext import RawArticle, parse_raw
 from broadsheet.slugs import slugify
+from broadsheet.taxonomy import tag_key
 
 logger = logging.getLogger(__name__)
 
@@ -311,7 +312,7 @@ def _check_tags(values: list[str]) -> tuple[str, ...]:
         if not slug:
             raise ConfigError(f"--tag {tag!r} has no letters or digits to make a URL from")
         other = seen.setdefault(slug, tag)
-        if " ".join(other.split()).casefold() != " ".join(tag.split()).casefold():
+        if tag_key(other) != tag_key(tag):
             raise ConfigError(f"--tag {tag!r} and --tag {other!r} both make the URL slug {slug!r}")
     return tags
 

@@ -57,11 +57,6 @@ _BYLINE = re.compile(
     rf"(?P<name>[A-Z][\w.'’-]*(?:(?:\s+|\s*,\s*){_NAME_WORD}){{0,9}})"
 )
 _CREDIT_PARENS = re.compile(r"(?P<caption>.*\S)\s*\((?P<credit>[^()]{1,60})\)")
-_CREDIT_WORDS = re.compile(
-    r"\b(?:AFP|Reuters|AP|Getty|EPA|Shutterstock|Bloomberg|Alamy|PA|Xinhua|Sputnik|Anadolu|"
-    r"SPA|WAM|handout|file|photo|pool)\b",
-    re.IGNORECASE,
-)
 _AGENCIES = re.compile(
     r"\b(?:AFP|Reuters|AP|Getty(?: Images)?|EPA|Shutterstock|Bloomberg|Alamy|PA|Xinhua|Sputnik|"
     r"Anadolu|SPA|WAM)\b"
@@ -140,8 +135,8 @@ def match_byline(text: str) -> str | None:
 def caption_with_credit(text: str, anywhere: bool) -> tuple[str, str] | None:
     """Split `Caption text. (AFP)` or `Caption. Photograph: Jane Roe/AP` into (caption, credit).
 
-    A credit in brackets counts `anywhere` only in a carousel; in the body it must name an agency
-    or a photo, or a sentence ending in "(AfD)" would lose its last word.
+    A credit in brackets counts `anywhere` only in a carousel; in the body it must be names with
+    an agency's among them, or a sentence ending in "(AfD)" would lose its last word.
     """
     match = _CREDIT_PARENS.fullmatch(text)
     if match and (anywhere or _is_agency_credit(match["credit"])):

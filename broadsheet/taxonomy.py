@@ -39,7 +39,7 @@ def build_taxonomy(articles: Sequence[Article]) -> Taxonomy:
                 message = f"tag {tag.name!r} has no letters or digits to make a URL from"
                 errors.add(ContentError(message, _tags_line(article)))
                 continue
-            owners[slug].setdefault(_normal(tag.name), (tag.name, article))
+            owners[slug].setdefault(tag_key(tag.name), (tag.name, article))
             spellings[slug][tag.name] += 1
     for slug, users in owners.items():
         (first_name, first), *others = users.values()
@@ -78,7 +78,8 @@ def _tags_line(article: Article) -> SourceLocation:
     return SourceLocation(article.path, article.lines.get("tags"))
 
 
-def _normal(name: str) -> str:
+def tag_key(name: str) -> str:
+    """What two spellings of one tag share: "AI" and "ai " are one tag, "C++" and "C" are not."""
     return " ".join(name.split()).casefold()
 
 
