@@ -146,7 +146,7 @@ class ContentCache:
 
 
 @contextmanager
-def _collector_paused() -> Iterator[None]:
+def collector_paused() -> Iterator[None]:
     """Pause the cycle collector while unpickling, then freeze what was loaded: otherwise the
     thousands of new objects set off full collections that walk all of them, again and again."""
     enabled = gc.isenabled()
@@ -194,7 +194,7 @@ def _read(path: Path, salt: str) -> tuple[str, dict[str, Any]] | None:
         return None
     token = data[len(header) : end]
     try:
-        with _collector_paused():
+        with collector_paused():
             entries = pickle.loads(memoryview(data)[end + 1 :])  # no copy of a large file
     except Exception:
         return None

@@ -159,7 +159,14 @@ def _run_build(args: argparse.Namespace, root: Path) -> int:
         _print_error(warning, "warning")
     for stage, seconds in result.timings.items():
         log.debug("  %-7s %.3fs", stage, seconds)
-    log.debug("  content files: %d from cache, %d parsed", result.cache_hits, result.cache_misses)
+    if result.updated:
+        log.debug(
+            "  plan: the last build's, updated for %d files parsed again", result.cache_misses
+        )
+    else:
+        log.debug(
+            "  content files: %d from cache, %d parsed", result.cache_hits, result.cache_misses
+        )
     log.debug(
         "  outputs: %d rendered, %d unchanged since the last build",
         len(result.rendered),

@@ -42,6 +42,11 @@ class Dependencies:
         everything = self._site_key(site) if self.whole_site else ""
         self.common = digest_of(generator(), repr(site.config), drafts, pages, everything)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """What a kept plan holds (snapshot.py): all but the Jinja environment, which the
+        build that loads it supplies."""
+        return {**vars(self), "env": None}
+
     def key(self, template: str, *parts: Any) -> str:
         """The key of an output made with `template` from `parts`."""
         return digest_of(self.common, self.template(template), parts)

@@ -1,13 +1,13 @@
 """INCREMENTAL: after an edit that changes only what articles say, update the last build.
 
-Input: the previous build's Plan, serve's content cache and the source files its watcher saw
-change. Output: a BuildResult, or None when the change is not one this handles and a full
-build must run instead: a file added or removed, anything but an article changed, an article's
-place in the site changed (slug, date, tags, section, digest, draft), an article with warnings
-or errors, or templates that read the whole site. (A draft edited while drafts are not shown
-changes nothing and needs nothing.) Only the pages, feeds and files whose
-dependency key changed are rendered and written, in O(changed) time: the tests build both ways
-and require the same bytes.
+Input: the previous build's Plan (serve keeps it in memory; a command-line build loads the one
+the last full build kept, snapshot.py) and the source files changed since. Output: a
+BuildResult, or None when the change is not one this handles and a full build must run
+instead: a file added or removed, anything but an article changed, an article's place in the
+site changed (slug, date, tags, section, digest, draft), an article with warnings or errors, or
+templates that read the whole site. (A draft edited while drafts are not shown changes nothing
+and needs nothing.) Only the pages, feeds and files whose dependency key changed are rendered
+and written, in O(changed) time: the tests build both ways and require the same bytes.
 """
 
 from __future__ import annotations
@@ -15,49 +15,107 @@ from __future__ import annotations
 import gc
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from broadsheet.cache import ContentCache, file_digest
+from broadsheet.cache import ContentCache, digest_of, file_digest
 from broadsheet.content import parse_source
 from broadsheet.errors import BroadsheetError
 from broadsheet.model import Article, BuildContext, Digest, Output, Recipe, Site
-from broadsheet.pipeline import BuildResult, Plan
-from broadsheet.write import WriteStats, patch_site
+from broadsheet.pipeline import BuildResult, OutputStream, Plan, build_record, stale_outputs
+from broadsheet.render import page_recipe
+from broadsheet.snapshot import Placed, Places, is_kept, load_snapshot
+from broadsheet.stamp import Inputs
+from broadsheet.write import WriteStats, patch_site, write_site
 
 # What places an article in the site; an edit to any of these needs the whole model rebuilt.
 PLACE = ("slug", "published", "tags", "section", "digest_id", "draft", "path")
+
+# Files edited since the last full build that a build takes from the kept plan; past this many
+# (say after a checkout), the full build's parallel parsing is quicker.
+MAX_KEPT_EDITS = 32
+_ARTICLES = "content/articles/"
+
+Known = Callable[[str], Placed | None]  # where a file's article was when last parsed
+Edits = list[tuple[Article, Article]]  # (article in the site, its new version)
 
 
 def update(
     plan: Plan, ctx: BuildContext, cache: ContentCache, changed: Sequence[str], output: Path
 ) -> BuildResult | None:
-    """Bring the last build up to date with `changed` article edits, or return None."""
+    """Bring serve's last build up to date with `changed` article edits, or return None."""
     if plan.deps.whole_site or not changed or not ctx.private_output:
         return None
-    enabled = gc.isenabled()
-    gc.disable()  # the few objects made here must not set off a walk through the whole model
-    try:
-        return _update(plan, ctx, cache, changed, output)
-    finally:
-        if enabled:
-            gc.enable()
+
+    def known(name: str) -> Placed | None:
+        entry = cache.entries.get(name)
+        return None if entry is None else placed(*entry.value)
+
+    with _collector_off():
+        timings: dict[str, float] = {}
+        start = time.perf_counter()
+        edits = _reparse(plan.site, ctx, known, cache.store, changed)
+        timings["load"] = time.perf_counter() - start
+        if edits is None:
+            return None
+        stale = _apply(plan, edits, timings)
+        if stale is None:
+            return None
+        start = time.perf_counter()
+        made = [Output(r.path, r.make(), r.key) for r in map(plan.recipes.__getitem__, stale)]
+        timings["render"] += time.perf_counter() - start
+        start = time.perf_counter()
+        if made:
+            stats, plan.marker = patch_site(made, output, plan.marker)
+        else:  # a draft edited, a file saved unchanged: nothing the site shows
+            stats = WriteStats(0, len(plan.recipes), 0)
+        timings["write"] = time.perf_counter() - start
+        return _result(plan, tuple(item.path for item in made), stats, timings, len(edits))
 
 
-def _update(
-    plan: Plan, ctx: BuildContext, cache: ContentCache, changed: Sequence[str], output: Path
+def update_kept(
+    ctx: BuildContext, output: Path, inputs: Inputs, timings: dict[str, float]
 ) -> BuildResult | None:
-    from broadsheet.feeds import render_feeds
-
-    timings: dict[str, float] = {}
+    """Bring the plan the last full build kept up to date with the articles edited since, and
+    write what differs from `output`; or return None when a full build must run."""
     start = time.perf_counter()
-    edits = _reparse(plan.site, ctx, cache, changed)
-    if edits is None:
+    snapshot = load_snapshot(ctx, output)
+    changed = snapshot.changed(inputs) if snapshot else None
+    if snapshot is None or changed is None or len(changed) > MAX_KEPT_EDITS:
         return None
-    timings["load"] = time.perf_counter() - start
+    if snapshot.whole_site or any(not n.startswith(_ARTICLES) for n in changed):
+        return None  # templates, static files, pages or digest notes changed
+    plan = snapshot.plan(ctx)
+    with _collector_off():
+        edits = _reparse(plan.site, ctx, snapshot.places.get, None, changed)
+        timings["load"] = time.perf_counter() - start
+        if edits is None:
+            return None
+        if _apply(plan, edits, timings) is None:
+            return None
+        start = time.perf_counter()
+        stale = stale_outputs(plan.recipes, output)  # the files on disk decide, as in any build
+        if len(stale) > len(plan.recipes) // 2 or any(is_kept(plan.recipes[i]) for i in stale):
+            return None  # not an edit's worth, or a static file the kept plan cannot make
+        timings["render"] += time.perf_counter() - start
+        made = OutputStream(plan.recipes, stale, ctx.workers)
+        start = time.perf_counter()
+        stats = write_site(made, output, build_record(plan, ctx))
+        timings["write"] = time.perf_counter() - start - made.seconds
+        timings["render"] += made.seconds
+        rendered = tuple(plan.recipes[i].path for i in stale)
+        return _result(plan, rendered, stats, timings, len(edits))
+
+
+def _apply(plan: Plan, edits: Edits, timings: dict[str, float]) -> list[int] | None:
+    """Put the edited articles into the plan: new model objects, new keys for the pages and
+    feeds that show them. Return the indexes of the recipes whose key changed, or None when
+    the feeds come out other than planned."""
+    from broadsheet.feeds import render_feeds
 
     start = time.perf_counter()
     site, swaps = _swap_articles(plan.site, edits)
@@ -74,30 +132,35 @@ def _update(
         index = plan.pages + offset
         if recipes[index].path != recipe.path:  # the same site makes the same feeds
             return None
-        if recipes[index].key != recipe.key:
+        if recipes[index].key != recipe.key or is_kept(recipes[index]):
+            if recipes[index].key != recipe.key:
+                stale.append(index)
             recipes[index] = recipe
-            stale.append(index)
-    made = [Output(recipes[i].path, recipes[i].make(), recipes[i].key) for i in stale]
-    timings["render"] = time.perf_counter() - start
-
-    start = time.perf_counter()
-    if made:
-        stats, plan.marker = patch_site(made, output, plan.marker)
-    else:  # a draft edited, a file saved unchanged: nothing the site shows
-        stats = WriteStats(0, len(recipes), 0)
-    timings["write"] = time.perf_counter() - start
     plan.site = site
+    timings["render"] = time.perf_counter() - start
+    return stale
+
+
+def _result(
+    plan: Plan,
+    rendered: tuple[str, ...],
+    stats: WriteStats,
+    timings: dict[str, float],
+    parsed: int,
+) -> BuildResult:
+    site = plan.site
     return BuildResult(
         articles=len(site.articles),
         digests=len(site.digests),
         tags=len(site.tags),
-        files=len(recipes),
-        rendered=tuple(item.path for item in made),
+        files=len(plan.recipes),
+        rendered=rendered,
         stats=stats,
         warnings=plan.warnings,
         timings=timings,
         cache_hits=0,
-        cache_misses=len(edits),
+        cache_misses=parsed,
+        updated=True,
         site=site,
         plan=plan,
     )
@@ -129,12 +192,11 @@ def _replan_pages(plan: Plan, renamed: dict[str, str], swaps: dict[int, Any]) ->
         assert recipe.inputs is not None  # every page recipe carries them
         template, parts = recipe.inputs
         new_parts = _swapped(parts, renamed)
-        function, env, name, url, context = _page_call(recipe)
-        plan.recipes[index] = Recipe(
-            recipe.path,
-            plan.deps.key(template, *new_parts),
-            partial(function, env, name, url, _swapped(context, swaps)),
-            (template, new_parts),
+        _function, env, _name, url, context = _page_call(recipe)
+        key = plan.deps.key(template, *new_parts)
+        context = _swapped(context, swaps)
+        plan.recipes[index] = page_recipe(
+            env, recipe.path, key, (template, new_parts), url, context
         )
     return stale
 
@@ -164,12 +226,17 @@ def _strings(value: Any) -> set[str]:
 
 
 def _reparse(
-    site: Site, ctx: BuildContext, cache: ContentCache, changed: Sequence[str]
-) -> list[tuple[Article, Article]] | None:
+    site: Site,
+    ctx: BuildContext,
+    known: Known,
+    store: Callable[[str, os.stat_result, str, Any], None] | None,
+    changed: Sequence[str],
+) -> Edits | None:
     """Parse the changed files again: (article in the site, its new version) pairs, or None
-    when one of them is not an existing article whose place in the site stays the same."""
+    when one of them is not an existing article whose place in the site stays the same.
+    `known` tells where each file was before; `store` keeps what parsing gave."""
     by_path = {article.path.as_posix(): article for article in site.articles}
-    edits: list[tuple[Article, Article]] = []
+    edits: Edits = []
     for name in changed:
         folder, _, file = name.rpartition("/")
         if folder == "content/articles" and not file.endswith(".md"):
@@ -177,10 +244,10 @@ def _reparse(
                 return None  # a file saved under another name: a full build warns of it
             continue  # gone already: a tool's temporary file (`sed -i` writes one, renames it)
         current = by_path.get(name)
-        entry = cache.entries.get(name)
-        if entry is None or entry.value[1] or not name.startswith("content/articles/"):
+        before = known(name)
+        if before is None or before[1] or not name.startswith(_ARTICLES):
             return None
-        hidden = entry.value[0].draft and not ctx.drafts
+        hidden = before[2] and not ctx.drafts
         if (current is None) != hidden:
             return None
         path = os.path.join(ctx.root, name)
@@ -190,21 +257,36 @@ def _reparse(
                 data = handle.read()
         except OSError:
             return None
+        digest = file_digest(data)
+        if current is not None and digest == current.fingerprint:
+            continue  # touched or saved unchanged: nothing to parse
         outcome = parse_source("articles", data, Path(name), ctx.config)
         if isinstance(outcome, BroadsheetError) or outcome[1]:
             return None
-        before, after = entry.value[0], outcome[0]
-        if _place(before) != _place(after):
+        after = outcome[0]
+        if before[0] != placed(after, ())[0]:
             return None
-        cache.store(name, stat, file_digest(data), outcome)
+        if store is not None:
+            store(name, stat, digest, outcome)
         if current is not None:  # else a draft that stays one: nothing shown changes
             edits.append((current, replace(after, tags=current.tags)))  # tags as the site has
     return edits
 
 
-def _place(article: Article) -> tuple[Any, ...]:
-    """What places an article in the site; its date as written, so a change of fold counts."""
-    return (*(getattr(article, key) for key in PLACE), article.published.isoformat())
+def placed(article: Article, warnings: Sequence[BroadsheetError]) -> Placed:
+    """Where `article` sits in the site (a digest of what places it, its date as written so a
+    change of fold counts), whether parsing it warned, and whether it is a draft."""
+    place = (*(getattr(article, key) for key in PLACE), article.published.isoformat())
+    return digest_of(place), bool(warnings), article.draft
+
+
+def places(cache: ContentCache) -> Places:
+    """Where each article file of `cache` sits in the site."""
+    return {
+        name: placed(*entry.value)
+        for name, entry in cache.entries.items()
+        if name.startswith(_ARTICLES) and isinstance(entry.value[0], Article)
+    }
 
 
 def _swap_articles(site: Site, edits: list[tuple[Article, Article]]) -> tuple[Site, dict[int, Any]]:
@@ -262,3 +344,15 @@ def _page_call(recipe: Recipe) -> tuple[Any, Any, str, str, dict[str, Any]]:
     make = recipe.make
     assert isinstance(make, partial)
     return (make.func, *make.args)  # type: ignore[return-value]
+
+
+@contextmanager
+def _collector_off() -> Iterator[None]:
+    """The few objects made here must not set off a walk through the whole model."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

@@ -39,7 +39,7 @@ from broadsheet.manifest import (
 )
 from broadsheet.model import Article, BuildContext, Output, Recipe, Site
 from broadsheet.parallel import run_parallel
-from broadsheet.stamp import input_stamp, read_stamp, save_stamp
+from broadsheet.stamp import input_stamp, read_stamp, save_stamp, scan_inputs
 from broadsheet.write import WriteStats, build_lock, put_file, write_site
 
 if TYPE_CHECKING:
@@ -65,6 +65,7 @@ class BuildResult:
     timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds
     cache_hits: int = 0  # content files taken from the cache
     cache_misses: int = 0  # content files parsed
+    updated: bool = False  # the last build's plan was brought up to date instead of made anew
     site: Site | None = None  # None when nothing had changed since the last build
     plan: Plan | None = None  # what was planned, for serve's next incremental update
 
@@ -122,14 +123,25 @@ def build(
 
 def _build(ctx: BuildContext, output: Path, cache: ContentCache | None) -> BuildResult:
     timings: dict[str, float] = {}
-    stamp, done = None, None
-    if ctx.use_cache:  # the stamp is kept in .cache/: none without it
+    stamp, inputs, scanned = None, None, time.time_ns()
+    if ctx.use_cache:  # the stamp and the kept plan are in .cache/: none without it
         with _timed(timings, "check"):
-            stamp = input_stamp(ctx)
+            inputs = scan_inputs(ctx.root)
+            stamp = input_stamp(ctx, inputs)
             done = _unchanged(ctx, output, stamp) if stamp else None
-    if done is not None:
-        done.timings.update(timings)
-        return done
+        if done is not None:
+            done.timings.update(timings)
+            return done
+        if cache is None and not ctx.private_output:  # serve keeps its plan in memory
+            from broadsheet.incremental import update_kept
+
+            start = time.perf_counter()
+            done = update_kept(ctx, output, inputs, timings)
+            if done is not None:
+                if stamp:
+                    save_stamp(ctx.root, output, digest_of(stamp, marker_digest(output)))
+                return done
+            timings = {"check": timings["check"] + time.perf_counter() - start}  # it did not do
     # Loading and modelling import here: a build with nothing to do never pays for them.
     from broadsheet.content import load_content
 
@@ -147,6 +159,13 @@ def _build(ctx: BuildContext, output: Path, cache: ContentCache | None) -> Build
     if stamp:
         save_stamp(ctx.root, output, digest_of(stamp, marker_digest(output)))
     cache.save()  # if rendering did not get to it
+    if inputs is not None and result.plan is not None and not ctx.private_output:
+        from broadsheet.incremental import places, prepare
+        from broadsheet.snapshot import save_snapshot
+
+        with _timed(timings, "keep"):
+            prepare(result.plan)
+            save_snapshot(ctx, output, result.plan, inputs, scanned, places(cache))
     result.cache_hits, result.cache_misses = cache.hits, cache.misses
     return result
 
@@ -165,20 +184,15 @@ def _render_and_write(
         plan = plan_outputs(site, ctx, warnings)
         recipes = plan.recipes
         stale = stale_outputs(recipes, output, ctx.private_output)
-    counts = {"articles": len(site.articles), "digests": len(site.digests), "tags": len(site.tags)}
     made = OutputStream(recipes, stale, ctx.workers, meanwhile)
-    record = {
-        **counts,
-        "files": len(recipes),
-        "warnings": [_warning_record(w) for w in warnings],
-        "drafts": ctx.drafts,  # deploy refuses to publish drafts
-    }
     with _timed(timings, "write"):
-        stats = write_site(made, output, record)
+        stats = write_site(made, output, build_record(plan, ctx))
     timings["render"] += made.seconds  # pages render while the writer takes them
     timings["write"] -= made.seconds
     return BuildResult(
-        **counts,
+        articles=len(site.articles),
+        digests=len(site.digests),
+        tags=len(site.tags),
         files=len(recipes),
         rendered=tuple(recipes[i].path for i in stale),
         stats=stats,
@@ -218,6 +232,19 @@ def _unchanged(ctx: BuildContext, output: Path, stamp: str) -> BuildResult | Non
     return BuildResult(
         **counts, rendered=(), stats=WriteStats(0, counts["files"], 0), warnings=warnings
     )
+
+
+def build_record(plan: Plan, ctx: BuildContext) -> dict[str, object]:
+    """What the output's manifest notes about the build that made it."""
+    site = plan.site
+    return {
+        "articles": len(site.articles),
+        "digests": len(site.digests),
+        "tags": len(site.tags),
+        "files": len(plan.recipes),
+        "warnings": [_warning_record(w) for w in plan.warnings],
+        "drafts": ctx.drafts,  # deploy refuses to publish drafts
+    }
 
 
 def _warning_record(warning: BroadsheetError) -> list[object]:

@@ -177,15 +177,23 @@ def render_site(
     urls = Urls(site.config)
     env.globals.update(site=site, config=site.config, urls=urls, drafts=drafts)
     env.fragment_cache.clear()  # type: ignore[attr-defined]  # fragments of this build only
-    return [
-        Recipe(
-            output_path(url, urls),
-            deps.key(template, *parts),
-            partial(_render, env, template, url, context),
-            (template, parts),
-        )
-        for template, url, context, parts in _pages(site, urls, deps)
-    ]
+    pages = []
+    for template, url, context, parts in _pages(site, urls, deps):
+        key = deps.key(template, *parts)
+        pages.append(page_recipe(env, output_path(url, urls), key, (template, parts), url, context))
+    return pages
+
+
+def page_recipe(
+    env: jinja2.Environment,
+    path: str,
+    key: str,
+    inputs: tuple[str, tuple[Any, ...]],
+    url: str,
+    context: dict[str, Any],
+) -> Recipe:
+    """The recipe of one page: its template (`inputs` names it) rendered at `url`."""
+    return Recipe(path, key, partial(_render, env, inputs[0], url, context), inputs)
 
 
 def dependencies(

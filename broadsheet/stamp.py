@@ -22,18 +22,26 @@ _SKIPPED = frozenset({"inbox"})  # content/inbox holds raw text, not content
 STAMPS = Path(".cache") / "broadsheet" / "stamps.json"
 
 
-def input_stamp(ctx: BuildContext) -> str | None:
-    """Hash the settings and the size and time of every input file; None when a file changed
-    so recently that another change in the same clock tick would not show (no early stop)."""
-    entries: list[tuple[str, int, int]] = []
+Inputs = list[tuple[str, int, int]]  # (name relative to the project, size, time in ns)
+
+
+def scan_inputs(root: Path) -> Inputs:
+    """The name, size and modification time of every input file, sorted by name."""
+    entries: Inputs = []
     for top in ("content", "templates", "static"):
-        _scan(ctx.root / top, top, entries, set())
+        _scan(root / top, top, entries, set())
+    return entries
+
+
+def input_stamp(ctx: BuildContext, entries: Inputs) -> str | None:
+    """Hash the settings and the scanned input files; None when a file changed so recently
+    that another change in the same clock tick would not show (no early stop)."""
     if entries and max(e[2] for e in entries) > time.time_ns() - RACY_NS:
         return None
     return digest_of(generator(), repr(ctx.config), ctx.drafts, ctx.strict, tuple(entries))
 
 
-def _scan(folder: Path, prefix: str, entries: list[tuple[str, int, int]], seen: set[str]) -> None:
+def _scan(folder: Path, prefix: str, entries: Inputs, seen: set[str]) -> None:
     """Add every file below `folder`, following linked folders once (a loop is cut)."""
     real = os.path.realpath(folder)
     if real in seen:

@@ -1,0 +1,181 @@
+"""The plan a full build keeps for the next `python build.py`: after edits to what articles say,
+the site that build writes is exactly what a full build from scratch writes, and any other
+change, or a kept plan that is unusable, makes a full build."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from broadsheet.config import load_config
+from broadsheet.errors import ErrorList
+from broadsheet.manifest import MARKER
+from broadsheet.model import BuildContext
+from broadsheet.pipeline import BuildResult, build
+from broadsheet.snapshot import load_snapshot
+from tests.conftest import article
+from tests.sitecheck import manifest, run_build
+
+A = "content/articles/2025-12-02-ai-model-helps-astronomers-spot-faint-comet.md"
+B = "content/articles/2025-12-02-talks-on-shared-river-resume-after-two-year-pause.md"
+C = "content/articles/2025-11-28-storm-imogen-brings-record-rainfall-to-western-coast.md"
+A_PAGE = "articles/ai-model-helps-astronomers-spot-faint-comet/index.html"
+
+
+def run(root: Path, **options: object) -> BuildResult:
+    config = load_config(root, options.pop("base_url", None))  # type: ignore[arg-type]
+    return build(BuildContext(root, config, workers=1, **options))  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def site(sample_site: Path) -> Path:
+    """The sample project with files older than the clock tick a build distrusts, built once."""
+    settle(sample_site)
+    assert not run(sample_site).updated
+    return sample_site
+
+
+def settle(root: Path) -> None:
+    """Date every input file ten seconds back: a file changed just before a build is read
+    again by every later one (its time cannot prove a second change), as after a checkout."""
+    old = time.time_ns() - 10_000_000_000
+    for top in ("content", "templates", "static"):
+        for path in (root / top).rglob("*"):
+            os.utime(path, ns=(old, old))
+
+
+def edit(root: Path, name: str, old: str, new: str) -> None:
+    path = root / name
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1))
+
+
+def assert_matches_a_full_build(root: Path, scratch: Path) -> None:
+    """site/ holds the files, keys and build record a fresh full build makes, in a process of
+    its own (nothing kept in memory or in .cache/ is shared)."""
+    shutil.rmtree(scratch, ignore_errors=True)
+    fresh = run_build(root, "--no-cache", "--no-import", "--output", str(scratch))
+    assert fresh.returncode == 0, fresh.stderr
+    assert manifest(root / "site") == manifest(scratch)  # the marker's bytes included
+
+
+def test_an_edit_is_written_from_the_kept_plan(site: Path, tmp_path: Path) -> None:
+    edit(site, A, "faint comet", "faint, slow comet")
+    result = run(site)
+    assert result.updated and result.cache_misses == 1
+    assert A_PAGE in result.rendered
+    assert "tags/index.html" not in result.rendered  # no tag's count changed
+    assert 0 < result.stats.written <= len(result.rendered)  # some show the digest, not the text
+    assert "faint, slow comet" in (site / "site" / A_PAGE).read_text()
+    assert_matches_a_full_build(site, tmp_path / "fresh")
+
+
+def test_edits_since_the_kept_plan_add_up(site: Path, tmp_path: Path) -> None:
+    """Each build takes every article changed since the plan was kept, not only the last."""
+    original = (site / A).read_text()
+    edit(site, A, "faint comet", "faint, slow comet")
+    assert run(site).updated
+    edit(site, B, "river", "long river")
+    result = run(site)
+    assert result.updated and result.cache_misses == 2
+    assert_matches_a_full_build(site, tmp_path / "fresh")
+    (site / A).write_text(original)  # back to the bytes the plan was made from
+    assert run(site).updated
+    assert "faint, slow comet" not in (site / "site" / A_PAGE).read_text()
+    assert_matches_a_full_build(site, tmp_path / "fresh")
+
+
+def test_a_page_deleted_by_hand_is_made_again(site: Path, tmp_path: Path) -> None:
+    (site / "site" / A_PAGE).unlink()
+    edit(site, C, "rainfall", "heavy rainfall")
+    result = run(site)
+    assert result.updated and A_PAGE in result.rendered
+    assert_matches_a_full_build(site, tmp_path / "fresh")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda root: edit(root, A, "tags: [ai,", "tags: [ai, comets,"), id="tags"),
+        pytest.param(lambda root: edit(root, A, "2025-12-02T13:45", "2025-12-01T13:45"), id="date"),
+        pytest.param(lambda root: edit(root, A, "---\ntitle", "---\ndraft: true\ntitle"), id="draft"),
+        pytest.param(
+            lambda root: (root / "content/articles/2025-12-03-new.md").write_text(article()),
+            id="new article",
+        ),
+        pytest.param(lambda root: (root / A).unlink(), id="deleted article"),
+        pytest.param(
+            lambda root: edit(root, "templates/article.html", "</article>", "<p>Fin.</p></article>"),
+            id="template",
+        ),
+        pytest.param(lambda root: edit(root, A, "location:", "locaton:"), id="a warning"),
+        pytest.param(lambda root: edit(root, "config.yml", "title: ", "title: New "), id="config"),
+    ],
+)
+def test_other_changes_build_in_full(site: Path, tmp_path: Path, change: Callable) -> None:
+    change(site)
+    assert not run(site).updated
+    assert_matches_a_full_build(site, tmp_path / "fresh")
+
+
+def test_an_error_in_an_edited_article_is_reported_and_the_site_kept(site: Path) -> None:
+    before = manifest(site / "site")
+    edit(site, A, "title: ", "title: [\n")
+    with pytest.raises(ErrorList) as caught:
+        run(site)
+    assert str(caught.value.errors[0].location).startswith(f"{A}:")
+    assert manifest(site / "site") == before
+
+
+def test_many_changed_files_build_in_full(site: Path) -> None:
+    """After a checkout that touches every file, parsing in parallel is quicker."""
+    for path in (site / "content/articles").iterdir():
+        path.write_bytes(path.read_bytes() + b"\n")
+    result = run(site)
+    assert not result.updated and result.cache_misses > 0
+
+
+def test_other_settings_build_in_full(site: Path, tmp_path: Path) -> None:
+    edit(site, A, "faint comet", "faint, slow comet")
+    assert not run(site, drafts=True).updated  # a plan is kept for the settings it was made with
+    edit(site, A, "slow comet", "slow, bright comet")
+    assert not run(site, base_url="https://other.example.org/").updated
+    edit(site, A, "bright comet", "bright, famous comet")
+    assert not run(site, output=tmp_path / "elsewhere").updated
+
+
+def test_a_corrupt_kept_plan_is_ignored(site: Path, tmp_path: Path) -> None:
+    kept = site / ".cache/broadsheet/plan.pickle"
+    assert load_snapshot(BuildContext(site, load_config(site)), site / "site") is not None
+    with open(kept.with_name("plan.lock")) as lock:  # no writer is busy with it
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        data = kept.read_bytes()
+        kept.write_bytes(data[: len(data) // 2] + b"\0" * 64)
+    edit(site, A, "faint comet", "faint, slow comet")
+    assert not run(site).updated
+    assert "faint, slow comet" in (site / "site" / A_PAGE).read_text()
+    assert_matches_a_full_build(site, tmp_path / "fresh")
+    edit(site, A, "slow comet", "slow, bright comet")  # the full build kept a new plan
+    assert run(site).updated
+
+
+def test_the_kept_plan_is_written_after_the_build_returns(site: Path) -> None:
+    """A full build's command returns without waiting for the plan to be written; the next
+    build waits for it, so it never reads half a file."""
+    fresh = run_build(site, "--no-import", "--output", str(site / "again"))
+    assert fresh.returncode == 0, fresh.stderr
+    edit(site, A, "faint comet", "faint, slow comet")
+    result = run(site, output=site / "again")
+    assert result.updated
+    record = json.loads((site / "again" / MARKER).read_text())["build"]
+    assert record["articles"] == result.articles
+    assert re.search(r"faint, slow comet", (site / "again" / A_PAGE).read_text())
