@@ -83,15 +83,18 @@ def update_kept(
     """Bring the plan the last full build kept up to date with the articles edited since, and
     write what differs from `output`; or return None when a full build must run."""
     start = time.perf_counter()
-    snapshot = load_snapshot(ctx, output)
-    changed = snapshot.changed(inputs) if snapshot else None
-    if snapshot is None or changed is None or len(changed) > MAX_KEPT_EDITS:
+    with load_snapshot(ctx, output) as snapshot:
+        changed = snapshot.changed(inputs) if snapshot else None
+        if snapshot is None or changed is None or len(changed) > MAX_KEPT_EDITS:
+            return None
+        if snapshot.whole_site or any(not n.startswith(_ARTICLES) for n in changed):
+            return None  # templates, static files, pages or digest notes changed
+        kept = snapshot.plan(ctx)
+    if kept is None:
         return None
-    if snapshot.whole_site or any(not n.startswith(_ARTICLES) for n in changed):
-        return None  # templates, static files, pages or digest notes changed
-    plan = snapshot.plan(ctx)
+    plan, places = kept
     with _collector_off():
-        edits = _reparse(plan.site, ctx, snapshot.places.get, None, changed)
+        edits = _reparse(plan.site, ctx, places.get, None, changed)
         timings["load"] = time.perf_counter() - start
         if edits is None:
             return None

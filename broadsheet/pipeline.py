@@ -160,12 +160,10 @@ def _build(ctx: BuildContext, output: Path, cache: ContentCache | None) -> Build
         save_stamp(ctx.root, output, digest_of(stamp, marker_digest(output)))
     cache.save()  # if rendering did not get to it
     if inputs is not None and result.plan is not None and not ctx.private_output:
-        from broadsheet.incremental import places, prepare
         from broadsheet.snapshot import save_snapshot
 
         with _timed(timings, "keep"):
-            prepare(result.plan)
-            save_snapshot(ctx, output, result.plan, inputs, scanned, places(cache))
+            save_snapshot(ctx, output, result.plan, inputs, scanned, cache)
     result.cache_hits, result.cache_misses = cache.hits, cache.misses
     return result
 

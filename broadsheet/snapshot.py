@@ -16,16 +16,18 @@ import gc
 import logging
 import os
 import pickle
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from broadsheet import __version__
 from broadsheet.cache import (
     CACHE_DIR,
     RACY_NS,
+    ContentCache,
     collector_paused,
     digest_of,
     generator,
@@ -48,12 +50,12 @@ Places = dict[str, Placed]  # by article file
 
 @dataclass
 class Snapshot:
-    """A build's plan, as it was kept, and what it was planned from."""
+    """What a kept plan was planned from; the plan itself is read only when it is of use."""
 
-    state: dict[str, Any]  # as save_snapshot put it
     inputs: dict[str, tuple[int, int]]  # input file -> (size, modification time in ns)
     scanned_ns: int  # when the inputs were listed
-    places: Places  # where each article file's front matter put it, drafts left out included
+    whole_site: bool  # the templates read the whole site: no page can be updated alone
+    rest: BinaryIO  # the file, at the plan
 
     def changed(self, now: Inputs) -> list[str] | None:
         """The input files changed since the snapshot (or changed so close to its making that
@@ -64,48 +66,42 @@ class Snapshot:
         racy = self.scanned_ns - RACY_NS
         return [n for n, sig in current.items() if sig != self.inputs[n] or sig[1] > racy]
 
-    @property
-    def whole_site(self) -> bool:
-        """Whether the templates read the whole site (then no page can be updated alone)."""
-        return bool(self.state["deps"].whole_site)
-
-    def plan(self, ctx: BuildContext) -> Plan:
-        """The kept plan, bound to this build's Jinja environment (once: it is then used up)."""
+    def plan(self, ctx: BuildContext) -> tuple[Plan, Places] | None:
+        """The kept plan, bound to this build's Jinja environment, and where each article file
+        sat; None if it cannot be read. Once only: the plan is then this build's."""
         from broadsheet.pipeline import Plan
         from broadsheet.render import make_environment, page_recipe
 
-        state = self.state
-        env = make_environment(ctx.root / "templates", ctx.root / CACHE_DIR / "templates")
-        env.globals.update(state["globals"])
-        deps = state["deps"]
-        deps.env = env
-        recipes = [page_recipe(env, *parts) for parts in state["pages"]]
-        recipes += [Recipe(path, key, _kept) for path, key in state["others"]]
-        return Plan(
-            state["site"], recipes, len(state["pages"]), deps, env, state["warnings"],
-            users=state["users"], globals=state["globals"],
-        )  # fmt: skip
+        try:
+            with collector_paused():
+                state = pickle.load(self.rest)
+            env = make_environment(ctx.root / "templates", ctx.root / CACHE_DIR / "templates")
+            env.globals.update(state["globals"])
+            deps = state["deps"]
+            deps.env = env
+            recipes = [page_recipe(env, *parts) for parts in state["pages"]]
+            recipes += [Recipe(path, key, _kept) for path, key in state["others"]]
+            plan = Plan(
+                state["site"], recipes, len(state["pages"]), deps, env, state["warnings"],
+                users=state["users"], globals=state["globals"],
+            )  # fmt: skip
+            return plan, state["places"]
+        except Exception as exc:  # a kept plan is only ever a shortcut
+            log.debug("ignoring the kept plan (%s)", exc)
+            return None
 
 
 def save_snapshot(
-    ctx: BuildContext, output: Path, plan: Plan, inputs: Inputs, scanned_ns: int, places: Places
+    ctx: BuildContext,
+    output: Path,
+    plan: Plan,
+    inputs: Inputs,
+    scanned_ns: int,
+    cache: ContentCache,
 ) -> None:
-    """Keep `plan` for the next build, writing it in the background where the system can fork
-    (it takes about as long as a small build); failing to only costs the next build time."""
-    pages = [_page_parts(recipe) for recipe in plan.recipes[: plan.pages]]
-    others = [(recipe.path, recipe.key) for recipe in plan.recipes[plan.pages :]]
-    state = {
-        "site": plan.site,
-        "pages": pages,
-        "others": others,
-        "deps": plan.deps,  # its environment is left out: see Dependencies.__getstate__
-        "users": plan.users,
-        "warnings": plan.warnings,
-        "globals": plan.globals,
-        "inputs": {name: (size, mtime) for name, size, mtime in inputs},
-        "scanned_ns": scanned_ns,
-        "places": places,
-    }
+    """Keep `plan` (made from `inputs`, parsed into `cache`) for the next build. It is written
+    in the background where the system can fork: that takes about as long as a small build.
+    Failing to write it only costs the next build time."""
     folder = ctx.root / CACHE_DIR
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -113,12 +109,34 @@ def save_snapshot(
     except OSError as exc:
         log.debug("could not keep the build's plan in %s (%s)", folder, exc)
         return
+
+    def write() -> None:
+        from broadsheet.incremental import places, prepare
+
+        prepare(plan)
+        index = {
+            "inputs": {name: (size, mtime) for name, size, mtime in inputs},
+            "scanned_ns": scanned_ns,
+            "whole_site": plan.deps.whole_site,
+        }
+        state = {
+            "site": plan.site,
+            "pages": [_page_parts(recipe) for recipe in plan.recipes[: plan.pages]],
+            "others": [(recipe.path, recipe.key) for recipe in plan.recipes[plan.pages :]],
+            "deps": plan.deps,  # its environment is left out: see Dependencies.__getstate__
+            "users": plan.users,
+            "warnings": plan.warnings,
+            "globals": plan.globals,
+            "places": places(cache),
+        }
+        _write(folder, _header(ctx, output), index, state)
+
     try:
         fcntl.flock(lock, fcntl.LOCK_EX)  # after a writer still busy with an earlier plan
         if hasattr(os, "fork"):
-            _in_background(lambda: _write(folder, _header(ctx, output), state))
+            _in_background(write)
         else:
-            _write(folder, _header(ctx, output), state)
+            write()
     finally:
         os.close(lock)  # a writer in the background holds the lock until it is done
 
@@ -144,37 +162,44 @@ def _in_background(work: Callable[[], None]) -> None:
         os._exit(code)
 
 
-def _write(folder: Path, header: bytes, state: dict[str, Any]) -> None:
+def _write(folder: Path, header: bytes, index: dict[str, Any], state: dict[str, Any]) -> None:
+    """The header, then what the plan was made from, then the plan: two pickles, so that a
+    build finds out whether the plan is of use without reading all of it."""
     try:
-        replace_file(folder / _FILE, header + pickle.dumps(state, protocol=5))
+        parts = (header, pickle.dumps(index, protocol=5), pickle.dumps(state, protocol=5))
+        replace_file(folder / _FILE, b"".join(parts))
     except OSError as exc:
         log.debug("could not keep the build's plan in %s (%s)", folder, exc)
 
 
-def load_snapshot(ctx: BuildContext, output: Path) -> Snapshot | None:
+@contextmanager
+def load_snapshot(ctx: BuildContext, output: Path) -> Iterator[Snapshot | None]:
     """The plan the last full build kept for `output` with these settings, or None."""
     folder = ctx.root / CACHE_DIR
     try:
         lock = os.open(folder / _LOCK, os.O_RDONLY)
     except OSError:
-        return None  # no plan was ever kept here
+        yield None  # no plan was ever kept here
+        return
     try:
         fcntl.flock(lock, fcntl.LOCK_SH)  # a writer in the background finishes first
-        data = (folder / _FILE).read_bytes()
+        stream = open(folder / _FILE, "rb")  # noqa: SIM115 - closed below
     except OSError:
-        return None
+        yield None
+        return
     finally:
         os.close(lock)
-    header = _header(ctx, output)
-    if not data.startswith(header):
-        return None
-    try:
-        with collector_paused():
-            state = pickle.loads(memoryview(data)[len(header) :])
-        return Snapshot(state, state["inputs"], state["scanned_ns"], state["places"])
-    except Exception as exc:  # a kept plan is only ever a shortcut
-        log.debug("ignoring the kept plan (%s)", exc)
-        return None
+    with stream:
+        header = _header(ctx, output)
+        try:
+            index = pickle.load(stream) if stream.read(len(header)) == header else None
+        except Exception as exc:  # a kept plan is only ever a shortcut
+            log.debug("ignoring the kept plan (%s)", exc)
+            index = None
+        if index is None:
+            yield None
+        else:
+            yield Snapshot(index["inputs"], index["scanned_ns"], index["whole_site"], stream)
 
 
 def is_kept(recipe: Recipe) -> bool:

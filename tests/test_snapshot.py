@@ -107,14 +107,18 @@ def test_a_page_deleted_by_hand_is_made_again(site: Path, tmp_path: Path) -> Non
     [
         pytest.param(lambda root: edit(root, A, "tags: [ai,", "tags: [ai, comets,"), id="tags"),
         pytest.param(lambda root: edit(root, A, "2025-12-02T13:45", "2025-12-01T13:45"), id="date"),
-        pytest.param(lambda root: edit(root, A, "---\ntitle", "---\ndraft: true\ntitle"), id="draft"),
+        pytest.param(
+            lambda root: edit(root, A, "---\ntitle", "---\ndraft: true\ntitle"), id="draft"
+        ),
         pytest.param(
             lambda root: (root / "content/articles/2025-12-03-new.md").write_text(article()),
             id="new article",
         ),
         pytest.param(lambda root: (root / A).unlink(), id="deleted article"),
         pytest.param(
-            lambda root: edit(root, "templates/article.html", "</article>", "<p>Fin.</p></article>"),
+            lambda root: edit(
+                root, "templates/article.html", "</article>", "<p>Fin.</p></article>"
+            ),
             id="template",
         ),
         pytest.param(lambda root: edit(root, A, "location:", "locaton:"), id="a warning"),
@@ -155,7 +159,8 @@ def test_other_settings_build_in_full(site: Path, tmp_path: Path) -> None:
 
 def test_a_corrupt_kept_plan_is_ignored(site: Path, tmp_path: Path) -> None:
     kept = site / ".cache/broadsheet/plan.pickle"
-    assert load_snapshot(BuildContext(site, load_config(site)), site / "site") is not None
+    with load_snapshot(BuildContext(site, load_config(site)), site / "site") as snapshot:
+        assert snapshot is not None
     with open(kept.with_name("plan.lock")) as lock:  # no writer is busy with it
         fcntl.flock(lock, fcntl.LOCK_EX)
         data = kept.read_bytes()
