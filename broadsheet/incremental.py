@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 
 from broadsheet.cache import ContentCache, digest_of, file_digest
@@ -255,7 +256,9 @@ def _reparse(
             return None
         path = os.path.join(ctx.root, name)
         try:
-            stat = os.stat(path)
+            stat = os.lstat(path)
+            if not S_ISREG(stat.st_mode) or os.path.islink(os.path.dirname(path)):
+                return None  # a link or something stranger: the full build's checks decide
             with open(path, "rb") as handle:
                 data = handle.read()
         except OSError:

@@ -11,6 +11,7 @@ what is written is decided by comparing each page's key with the folder's manife
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import gc
 import logging
@@ -35,6 +36,7 @@ from broadsheet.cache import (
 )
 from broadsheet.model import BuildContext, Recipe
 from broadsheet.stamp import Inputs
+from broadsheet.write import take_lock
 
 if TYPE_CHECKING:
     from broadsheet.pipeline import Plan
@@ -44,6 +46,8 @@ log = logging.getLogger(__name__)
 _MAGIC = b"broadsheet-plan-1\n"
 _FILE = "plan.pickle"
 _LOCK = "plan.lock"  # held by whoever is writing the file
+LOCK_WAIT = 10.0  # seconds to wait for a writer still at work; then do without the plan
+_MAX_FD = 65536  # closed in the writer: every file but its lock
 Placed = tuple[str, bool, bool]  # an article's place in the site (a digest), warned, draft
 Places = dict[str, Placed]  # by article file
 
@@ -75,7 +79,9 @@ class Snapshot:
         try:
             with collector_paused():
                 state = pickle.load(self.rest)
-            env = make_environment(ctx.root / "templates", ctx.root / CACHE_DIR / "templates")
+            bytecode = ctx.root / CACHE_DIR / "templates"
+            bytecode.mkdir(parents=True, exist_ok=True)
+            env = make_environment(ctx.root / "templates", bytecode)
             env.globals.update(state["globals"])
             deps = state["deps"]
             deps.env = env
@@ -132,21 +138,26 @@ def save_snapshot(
         _write(folder, _header(ctx, output), index, state)
 
     try:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # after a writer still busy with an earlier plan
-        if hasattr(os, "fork"):
-            _in_background(write)
+        if not take_lock(lock, fcntl.LOCK_EX, LOCK_WAIT):  # a writer busy with an earlier plan
+            return
+        if hasattr(os, "fork") and os.getpid() != 1:  # a container's first process takes
+            _in_background(write, lock)  # all others with it when it ends
         else:
             write()
+    except OSError as exc:  # no locks on this file system, no process to spare
+        log.debug("could not keep the build's plan in %s (%s)", folder, exc)
     finally:
         os.close(lock)  # a writer in the background holds the lock until it is done
 
 
-def _in_background(work: Callable[[], None]) -> None:
-    """Run `work` in a detached grandchild process that holds this process's open files (the
-    lock among them) but not its output streams, and that nobody needs to wait for."""
+def _in_background(work: Callable[[], None], lock: int) -> None:
+    """Run `work` in a detached grandchild process that holds `lock` but no other file of this
+    process (a caller reading the build's output is not kept waiting), and that nobody needs
+    to wait for."""
     child = os.fork()
     if child:
-        os.waitpid(child, 0)
+        with contextlib.suppress(ChildProcessError):  # SIGCHLD ignored: reaped already
+            os.waitpid(child, 0)
         return
     code = 1
     try:  # in the child: never return into the build
@@ -154,8 +165,10 @@ def _in_background(work: Callable[[], None]) -> None:
         if os.fork() == 0:  # does not cut the writing short
             gc.disable()  # nothing here makes cycles; a collection would copy every page
             null = os.open(os.devnull, os.O_RDWR)
-            for stream in (0, 1, 2):  # a caller reading the build's output is not kept waiting
+            for stream in (0, 1, 2):
                 os.dup2(null, stream)
+            os.closerange(3, lock)
+            os.closerange(lock + 1, _MAX_FD)
             work()
         code = 0
     finally:
@@ -166,6 +179,8 @@ def _write(folder: Path, header: bytes, index: dict[str, Any], state: dict[str, 
     """The header, then what the plan was made from, then the plan: two pickles, so that a
     build finds out whether the plan is of use without reading all of it."""
     try:
+        for leftover in folder.glob(f".{_FILE}-*"):  # of a writer killed on the way
+            leftover.unlink()
         parts = (header, pickle.dumps(index, protocol=5), pickle.dumps(state, protocol=5))
         replace_file(folder / _FILE, b"".join(parts))
     except OSError as exc:
@@ -181,14 +196,16 @@ def load_snapshot(ctx: BuildContext, output: Path) -> Iterator[Snapshot | None]:
     except OSError:
         yield None  # no plan was ever kept here
         return
-    try:
-        fcntl.flock(lock, fcntl.LOCK_SH)  # a writer in the background finishes first
-        stream = open(folder / _FILE, "rb")  # noqa: SIM115 - closed below
+    try:  # a writer in the background finishes first
+        usable = take_lock(lock, fcntl.LOCK_SH, LOCK_WAIT)
+        stream = open(folder / _FILE, "rb") if usable else None  # noqa: SIM115 - closed below
     except OSError:
-        yield None
-        return
+        stream = None
     finally:
         os.close(lock)
+    if stream is None:
+        yield None
+        return
     with stream:
         header = _header(ctx, output)
         try:

@@ -124,21 +124,27 @@ def build_lock(output: Path) -> Iterator[None]:
     output.parent.mkdir(parents=True, exist_ok=True)
     lock_path = output.parent / f".{output.name}.lock"
     with open(lock_path, "a+") as handle:
-        deadline = time.monotonic() + LOCK_WAIT
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise OutputError(
-                        f"another build is still writing {output.name}/; try again when it ends"
-                    ) from None
-                time.sleep(0.05)
+        if not take_lock(handle.fileno(), fcntl.LOCK_EX, LOCK_WAIT):
+            raise OutputError(
+                f"another build is still writing {output.name}/; try again when it ends"
+            )
         try:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def take_lock(fd: int, kind: int, seconds: float) -> bool:
+    """Take the flock `kind` on `fd`, waiting at most `seconds` for whoever holds it."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            fcntl.flock(fd, kind | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
 
 
 def _write_fresh(outputs: Iterable[Output], output: Path, record: dict[str, object]) -> WriteStats:

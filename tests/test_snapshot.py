@@ -5,23 +5,24 @@ change, or a kept plan that is unusable, makes a full build."""
 from __future__ import annotations
 
 import fcntl
-import json
 import os
-import re
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from broadsheet import incremental, snapshot
 from broadsheet.config import load_config
 from broadsheet.errors import ErrorList
-from broadsheet.manifest import MARKER
 from broadsheet.model import BuildContext
 from broadsheet.pipeline import BuildResult, build
 from broadsheet.snapshot import load_snapshot
-from tests.conftest import article
+from tests.conftest import REPO, article
 from tests.sitecheck import manifest, run_build
 
 A = "content/articles/2025-12-02-ai-model-helps-astronomers-spot-faint-comet.md"
@@ -140,12 +141,73 @@ def test_an_error_in_an_edited_article_is_reported_and_the_site_kept(site: Path)
     assert manifest(site / "site") == before
 
 
-def test_many_changed_files_build_in_full(site: Path) -> None:
-    """After a checkout that touches every file, parsing in parallel is quicker."""
-    for path in (site / "content/articles").iterdir():
-        path.write_bytes(path.read_bytes() + b"\n")
+def test_many_changed_files_build_in_full(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a checkout that changes many files, parsing them in parallel is quicker."""
+    monkeypatch.setattr(incremental, "MAX_KEPT_EDITS", 2)
+    for name in (A, B, C):
+        edit(site, name, "\n---\n", "\n---\nA first line.\n\n")
+    settle(site)  # else all three are parsed again by every build (see the next test)
     result = run(site)
-    assert not result.updated and result.cache_misses > 0
+    assert not result.updated and result.cache_misses == 3
+    edit(site, A, "A first line.", "A changed first line.")
+    edit(site, B, "A first line.", "A changed first line.")
+    assert run(site).updated
+
+
+def test_an_edit_in_the_clock_tick_of_the_scan_is_seen(sample_site: Path, tmp_path: Path) -> None:
+    """A file changed just before a build was listed may change again with the same size and
+    time: such a file is parsed again by every build that uses the plan."""
+    settle(sample_site)
+    os.utime(sample_site / A)  # changed just now, as the build starts
+    assert not run(sample_site).updated
+    path = sample_site / A
+    before = path.stat()
+    text = path.read_text()
+    path.write_text(text.replace("faint comet", "Faint comet"))  # the same size
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # and the same time
+    edit(sample_site, C, "rainfall", "heavy rainfall")
+    result = run(sample_site)
+    assert result.updated and result.cache_misses == 2
+    assert "Faint comet" in (sample_site / "site" / A_PAGE).read_text()
+    assert_matches_a_full_build(sample_site, tmp_path / "fresh")
+
+
+def test_an_article_replaced_by_a_link_builds_in_full(site: Path, tmp_path: Path) -> None:
+    """The full build's checks of links apply: one pointing outside content/ is skipped."""
+    outside = tmp_path / "outside.md"
+    outside.write_text((site / A).read_text().replace("faint comet", "borrowed comet"))
+    (site / A).unlink()
+    (site / A).symlink_to(outside)
+    assert not run(site).updated
+    assert not (site / "site" / A_PAGE).exists()
+    assert_matches_a_full_build(site, tmp_path / "fresh")
+
+
+def test_templates_that_read_the_whole_site_build_in_full(site: Path, tmp_path: Path) -> None:
+    edit(site, "templates/base.html", "</main>", "{{ site.articles | length }}</main>")
+    assert not run(site).updated
+    edit(site, A, "faint comet", "faint, slow comet")
+    assert not run(site).updated
+    assert_matches_a_full_build(site, tmp_path / "fresh")
+
+
+def test_a_static_file_deleted_by_hand_builds_in_full(site: Path, tmp_path: Path) -> None:
+    """The kept plan knows a static file's key but not its bytes."""
+    static = next(p for p in (site / "site/static").rglob("*") if p.is_file())
+    static.unlink()
+    edit(site, A, "faint comet", "faint, slow comet")
+    assert not run(site).updated
+    assert_matches_a_full_build(site, tmp_path / "fresh")
+
+
+def test_a_missing_template_cache_is_made_again(site: Path, tmp_path: Path) -> None:
+    """In a process of its own, which has compiled no template yet."""
+    shutil.rmtree(site / ".cache/broadsheet/templates")
+    edit(site, A, "faint comet", "faint, slow comet")
+    again = run_build(site, "--no-import", "-v")
+    assert again.returncode == 0, again.stderr
+    assert "plan: the last build's, updated" in again.stderr + again.stdout
+    assert_matches_a_full_build(site, tmp_path / "fresh")
 
 
 def test_other_settings_build_in_full(site: Path, tmp_path: Path) -> None:
@@ -173,14 +235,52 @@ def test_a_corrupt_kept_plan_is_ignored(site: Path, tmp_path: Path) -> None:
     assert run(site).updated
 
 
-def test_the_kept_plan_is_written_after_the_build_returns(site: Path) -> None:
-    """A full build's command returns without waiting for the plan to be written; the next
-    build waits for it, so it never reads half a file."""
-    fresh = run_build(site, "--no-import", "--output", str(site / "again"))
-    assert fresh.returncode == 0, fresh.stderr
-    edit(site, A, "faint comet", "faint, slow comet")
-    result = run(site, output=site / "again")
-    assert result.updated
-    record = json.loads((site / "again" / MARKER).read_text())["build"]
-    assert record["articles"] == result.articles
-    assert re.search(r"faint, slow comet", (site / "again" / A_PAGE).read_text())
+def test_the_plan_is_written_after_the_build_returns(
+    sample_site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The full build returns while its plan is still being written; the next build waits for
+    the writer, so it never reads half a file."""
+    settle(sample_site)
+    real = snapshot._write
+
+    def slow(*args: Any) -> None:
+        time.sleep(0.5)
+        real(*args)
+
+    monkeypatch.setattr(snapshot, "_write", slow)
+    assert not run(sample_site).updated
+    lock = sample_site / ".cache/broadsheet/plan.lock"
+    with open(lock) as handle, pytest.raises(BlockingIOError):  # the writer holds it
+        fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    edit(sample_site, A, "faint comet", "faint, slow comet")
+    assert run(sample_site).updated
+
+
+def test_a_plan_locked_for_too_long_is_done_without(
+    site: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(snapshot, "LOCK_WAIT", 0.2)
+    with open(site / ".cache/broadsheet/plan.lock") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # a writer that does not finish, or another program
+        edit(site, A, "faint comet", "faint, slow comet")
+        assert not run(site).updated
+    assert_matches_a_full_build(site, tmp_path / "fresh")
+
+
+def test_a_build_with_child_signals_ignored_succeeds(sample_site: Path) -> None:
+    """A launcher that ignores SIGCHLD passes that on: the writer is then reaped by itself."""
+    process = subprocess.run(
+        [sys.executable, "-c", IGNORING_SIGCHLD, str(REPO / "build.py"), "--no-import"],
+        cwd=sample_site,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert process.returncode == 0, process.stderr
+
+
+IGNORING_SIGCHLD = """
+import os, signal, sys
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+os.execv(sys.executable, [sys.executable, *sys.argv[1:]])
+"""
