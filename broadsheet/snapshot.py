@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 
 _MAGIC = b"broadsheet-plan-1\n"
 _FILE = "plan.pickle"
-_LOCK = "plan.lock"  # held by whoever is writing the file
+LOCK_NAME = "plan.lock"  # in CACHE_DIR, held by whoever is writing the plan
 LOCK_WAIT = 10.0  # seconds to wait for a writer still at work; then do without the plan
 _MAX_FD = 65536  # closed in the writer: every file but its lock
 Placed = tuple[str, bool, bool]  # an article's place in the site (a digest), warned, draft
@@ -111,7 +111,7 @@ def save_snapshot(
     folder = ctx.root / CACHE_DIR
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        lock = os.open(folder / _LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+        lock = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
     except OSError as exc:
         log.debug("could not keep the build's plan in %s (%s)", folder, exc)
         return
@@ -192,7 +192,7 @@ def load_snapshot(ctx: BuildContext, output: Path) -> Iterator[Snapshot | None]:
     """The plan the last full build kept for `output` with these settings, or None."""
     folder = ctx.root / CACHE_DIR
     try:
-        lock = os.open(folder / _LOCK, os.O_RDONLY)
+        lock = os.open(folder / LOCK_NAME, os.O_RDONLY)
     except OSError:
         yield None  # no plan was ever kept here
         return
