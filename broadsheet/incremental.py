@@ -13,6 +13,7 @@ and written, in O(changed) time: the tests build both ways and require the same 
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -32,6 +33,8 @@ from broadsheet.render import page_recipe
 from broadsheet.snapshot import Placed, Places, is_kept, load_snapshot
 from broadsheet.stamp import Inputs
 from broadsheet.write import WriteStats, patch_site, write_site
+
+log = logging.getLogger(__name__)
 
 # What places an article in the site; an edit to any of these needs the whole model rebuilt.
 PLACE = ("slug", "published", "tags", "section", "digest_id", "draft", "path")
@@ -82,29 +85,28 @@ def update_kept(
     ctx: BuildContext, output: Path, inputs: Inputs, timings: dict[str, float]
 ) -> BuildResult | None:
     """Bring the plan the last full build kept up to date with the articles edited since, and
-    write what differs from `output`; or return None when a full build must run."""
+    write what differs from `output`; or return None (saying why with -v) when a full build
+    must run."""
     start = time.perf_counter()
     with load_snapshot(ctx, output) as snapshot:
         changed = snapshot.changed(inputs) if snapshot else None
-        if snapshot is None or changed is None or len(changed) > MAX_KEPT_EDITS:
-            return None
-        if snapshot.whole_site or any(not n.startswith(_ARTICLES) for n in changed):
-            return None  # templates, static files, pages or digest notes changed
-        kept = snapshot.plan(ctx)
+        why = _why_not(snapshot is not None, changed, snapshot and snapshot.whole_site)
+        kept = snapshot.plan(ctx) if snapshot and why is None else None
     if kept is None:
+        log.debug("  full build: %s", why or "the kept plan cannot be read")
         return None
     plan, places = kept
     with _collector_off():
-        edits = _reparse(plan.site, ctx, places.get, None, changed)
+        edits = _reparse(plan.site, ctx, places.get, None, changed or ())
         timings["load"] = time.perf_counter() - start
-        if edits is None:
-            return None
-        if _apply(plan, edits, timings) is None:
+        if edits is None or _apply(plan, edits, timings) is None:
+            log.debug("  full build: an edited article moved in the site, warns, or is a link")
             return None
         start = time.perf_counter()
         stale = stale_outputs(plan.recipes, output)  # the files on disk decide, as in any build
         if len(stale) > len(plan.recipes) // 2 or any(is_kept(plan.recipes[i]) for i in stale):
-            return None  # not an edit's worth, or a static file the kept plan cannot make
+            log.debug("  full build: most pages, or a static file, are missing from the output")
+            return None
         timings["render"] += time.perf_counter() - start
         made = OutputStream(plan.recipes, stale, ctx.workers)
         start = time.perf_counter()
@@ -113,6 +115,21 @@ def update_kept(
         timings["render"] += made.seconds
         rendered = tuple(plan.recipes[i].path for i in stale)
         return _result(plan, rendered, stats, timings, len(edits))
+
+
+def _why_not(found: bool, changed: list[str] | None, whole_site: bool | None) -> str | None:
+    """Why a kept plan cannot serve this build, or None if it can."""
+    if not found:
+        return "no plan was kept by this version for this output and these settings"
+    if changed is None:
+        return "files were added or removed since the plan was kept"
+    if len(changed) > MAX_KEPT_EDITS:
+        return f"{len(changed)} files changed since the plan was kept"
+    if whole_site:
+        return "the templates read the whole site"
+    if any(not name.startswith(_ARTICLES) for name in changed):
+        return "files other than articles changed since the plan was kept"
+    return None
 
 
 def _apply(plan: Plan, edits: Edits, timings: dict[str, float]) -> list[int] | None:

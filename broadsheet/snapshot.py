@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 _MAGIC = b"broadsheet-plan-1\n"
 _FILE = "plan.pickle"
 LOCK_NAME = "plan.lock"  # in CACHE_DIR, held by whoever is writing the plan
+_ERROR = "plan.error"  # why the last writer failed
 LOCK_WAIT = 10.0  # seconds to wait for a writer still at work; then do without the plan
 _MAX_FD = 65536  # closed in the writer: every file but its lock
 Placed = tuple[str, bool, bool]  # an article's place in the site (a digest), warned, draft
@@ -105,9 +106,15 @@ def save_snapshot(
     scanned_ns: int,
     cache: ContentCache,
 ) -> None:
-    """Keep `plan` (made from `inputs`, parsed into `cache`) for the next build. It is written
-    in the background where the system can fork: that takes about as long as a small build.
-    Failing to write it only costs the next build time."""
+    """Keep `plan` (made from `inputs`, parsed into `cache`) for the next build.
+
+    Pickling it takes about as long as a small build, so a process left in the background
+    writes it; where there can be none (no fork, or this is a container's first process, whose
+    end takes every other with it) it is not kept. Failing to write it only costs the next
+    build time; the writer leaves the reason in plan.error for `-v` to show.
+    """
+    if not hasattr(os, "fork") or os.getpid() == 1:
+        return
     folder = ctx.root / CACHE_DIR
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -119,35 +126,36 @@ def save_snapshot(
     def write() -> None:
         from broadsheet.incremental import places, prepare
 
-        prepare(plan)
-        index = {
-            "inputs": {name: (size, mtime) for name, size, mtime in inputs},
-            "scanned_ns": scanned_ns,
-            "whole_site": plan.deps.whole_site,
-        }
-        state = {
-            "site": plan.site,
-            "pages": [_page_parts(recipe) for recipe in plan.recipes[: plan.pages]],
-            "others": [(recipe.path, recipe.key) for recipe in plan.recipes[plan.pages :]],
-            "deps": plan.deps,  # its environment is left out: see Dependencies.__getstate__
-            "users": plan.users,
-            "warnings": plan.warnings,
-            "globals": plan.globals,
-            "places": places(cache),
-        }
-        _write(folder, _header(ctx, output), index, state)
+        try:
+            prepare(plan)
+            index = {
+                "inputs": {name: (size, mtime) for name, size, mtime in inputs},
+                "scanned_ns": scanned_ns,
+                "whole_site": plan.deps.whole_site,
+            }
+            state = {
+                "site": plan.site,
+                "pages": [_page_parts(recipe) for recipe in plan.recipes[: plan.pages]],
+                "others": [(recipe.path, recipe.key) for recipe in plan.recipes[plan.pages :]],
+                "deps": plan.deps,  # without its environment: see Dependencies.__getstate__
+                "users": plan.users,
+                "warnings": plan.warnings,
+                "globals": plan.globals,
+                "places": places(cache),
+            }
+            _write(folder, _header(ctx, output), index, state)
+            (folder / _ERROR).unlink(missing_ok=True)
+        except Exception as exc:
+            with contextlib.suppress(OSError):
+                (folder / _ERROR).write_text(f"{type(exc).__name__}: {exc}\n", encoding="utf-8")
 
     try:
-        if not take_lock(lock, fcntl.LOCK_EX, LOCK_WAIT):  # a writer busy with an earlier plan
-            return
-        if hasattr(os, "fork") and os.getpid() != 1:  # a container's first process takes
-            _in_background(write, lock)  # all others with it when it ends
-        else:
-            write()
+        if take_lock(lock, fcntl.LOCK_EX, LOCK_WAIT):  # after a writer busy with an earlier plan
+            _in_background(write, lock)
     except OSError as exc:  # no locks on this file system, no process to spare
         log.debug("could not keep the build's plan in %s (%s)", folder, exc)
     finally:
-        os.close(lock)  # a writer in the background holds the lock until it is done
+        os.close(lock)  # the writer holds the lock until it is done
 
 
 def _in_background(work: Callable[[], None], lock: int) -> None:
@@ -178,13 +186,10 @@ def _in_background(work: Callable[[], None], lock: int) -> None:
 def _write(folder: Path, header: bytes, index: dict[str, Any], state: dict[str, Any]) -> None:
     """The header, then what the plan was made from, then the plan: two pickles, so that a
     build finds out whether the plan is of use without reading all of it."""
-    try:
-        for leftover in folder.glob(f".{_FILE}-*"):  # of a writer killed on the way
-            leftover.unlink()
-        parts = (header, pickle.dumps(index, protocol=5), pickle.dumps(state, protocol=5))
-        replace_file(folder / _FILE, b"".join(parts))
-    except OSError as exc:
-        log.debug("could not keep the build's plan in %s (%s)", folder, exc)
+    for leftover in folder.glob(f".{_FILE}-*"):  # of a writer killed on the way
+        leftover.unlink()
+    parts = (header, pickle.dumps(index, protocol=5), pickle.dumps(state, protocol=5))
+    replace_file(folder / _FILE, b"".join(parts))
 
 
 @contextmanager
@@ -204,6 +209,8 @@ def load_snapshot(ctx: BuildContext, output: Path) -> Iterator[Snapshot | None]:
     finally:
         os.close(lock)
     if stream is None:
+        with contextlib.suppress(OSError):
+            log.debug("  the last plan was not kept: %s", (folder / _ERROR).read_text().strip())
         yield None
         return
     with stream:

@@ -5,7 +5,10 @@ change, or a kept plan that is unusable, makes a full build."""
 from __future__ import annotations
 
 import fcntl
+import json
 import os
+import pickle
+import select
 import shutil
 import subprocess
 import sys
@@ -51,6 +54,14 @@ def settle(root: Path) -> None:
     for top in ("content", "templates", "static"):
         for path in (root / top).rglob("*"):
             os.utime(path, ns=(old, old))
+
+
+def wait_for_writer(root: Path) -> None:
+    """Wait until the plan of the last full build is written, if one is being written."""
+    lock = root / ".cache/broadsheet/plan.lock"
+    if lock.exists():
+        with open(lock) as handle:
+            fcntl.flock(handle, fcntl.LOCK_SH)
 
 
 def edit(root: Path, name: str, old: str, new: str) -> None:
@@ -236,24 +247,87 @@ def test_a_corrupt_kept_plan_is_ignored(site: Path, tmp_path: Path) -> None:
 
 
 def test_the_plan_is_written_after_the_build_returns(
-    sample_site: Path, monkeypatch: pytest.MonkeyPatch
+    sample_site: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """The full build returns while its plan is still being written; the next build waits for
-    the writer, so it never reads half a file."""
+    """The full build returns while a detached process writes its plan, holding none of the
+    build's files but the plan's lock; the next build waits for it, so it never reads half a
+    file. The writer here waits for a go-ahead file before writing."""
     settle(sample_site)
+    go, seen = tmp_path / "go", tmp_path / "writer.json"
     real = snapshot._write
 
-    def slow(*args: Any) -> None:
-        time.sleep(0.5)
+    def held_back(*args: Any) -> None:
+        fds = sorted(int(n) for n in os.listdir("/proc/self/fd"))
+        seen.write_text(json.dumps({"sid": os.getsid(0), "fds": fds}))
+        deadline = time.monotonic() + 30
+        while not go.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
         real(*args)
 
-    monkeypatch.setattr(snapshot, "_write", slow)
-    assert not run(sample_site).updated
-    lock = sample_site / ".cache/broadsheet/plan.lock"
-    with open(lock) as handle, pytest.raises(BlockingIOError):  # the writer holds it
-        fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    monkeypatch.setattr(snapshot, "_write", held_back)
+    read_end, write_end = os.pipe()  # as a caller's pipe the build's process inherits
+    try:
+        assert not run(sample_site).updated
+        os.close(write_end)
+        ready, _, _ = select.select([read_end], [], [], 10)
+        assert ready and os.read(read_end, 1) == b""  # no one else holds the pipe open
+        lock = sample_site / ".cache/broadsheet/plan.lock"
+        with open(lock) as handle, pytest.raises(BlockingIOError):  # the writer holds it
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    finally:
+        go.touch()
+        os.close(read_end)
     edit(sample_site, A, "faint comet", "faint, slow comet")
     assert run(sample_site).updated
+    writer = json.loads(seen.read_text())
+    assert writer["sid"] != os.getsid(0)  # not stopped by an interrupt of the next command
+    assert len(writer["fds"]) <= 5  # 0-2 on /dev/null, the lock, and the listing itself
+
+
+def test_a_failed_writer_says_why(
+    site: Path, monkeypatch: pytest.MonkeyPatch, cli: Callable[..., Any]
+) -> None:
+    def fails(*args: Any) -> None:
+        raise pickle.PicklingError("cannot pickle this")
+
+    wait_for_writer(site)
+    (site / ".cache/broadsheet/plan.pickle").unlink()
+    leftover = site / ".cache/broadsheet/.plan.pickle-x1y2"  # of a writer killed on the way
+    leftover.write_bytes(b"half")
+    monkeypatch.setattr(snapshot, "_write", fails)
+    edit(site, A, "tags: [ai,", "tags: [ai, comets,")
+    assert not run(site).updated
+    monkeypatch.undo()
+    edit(site, A, "faint comet", "faint, slow comet")
+    verbose = cli(site, "-v", "--no-import")
+    assert verbose.code == 0
+    assert "the last plan was not kept: PicklingError: cannot pickle this" in verbose.err
+    assert "full build: no plan was kept" in verbose.err
+    wait_for_writer(site)
+    assert not leftover.exists()  # the full build's writer cleared it
+    edit(site, A, "slow comet", "slow, bright comet")
+    assert run(site).updated
+
+
+@pytest.mark.parametrize("trouble", ["first process", "no process to spare"])
+def test_without_a_background_process_no_plan_is_kept(
+    sample_site: Path, monkeypatch: pytest.MonkeyPatch, trouble: str
+) -> None:
+    """A container's first process takes every other with it when it ends; a system short of
+    processes refuses a fork. Either way the build succeeds, and the next one is a full build."""
+    settle(sample_site)
+    if trouble == "first process":
+        monkeypatch.setattr(snapshot.os, "getpid", lambda: 1)
+    else:
+
+        def refused() -> int:
+            raise BlockingIOError(11, "Resource temporarily unavailable")
+
+        monkeypatch.setattr(snapshot.os, "fork", refused)
+    assert not run(sample_site).updated
+    assert (sample_site / "site" / A_PAGE).is_file()
+    wait_for_writer(sample_site)
+    assert not (sample_site / ".cache/broadsheet/plan.pickle").exists()
 
 
 def test_a_plan_locked_for_too_long_is_done_without(
