@@ -24,14 +24,13 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from broadsheet import __version__
 from broadsheet.cache import (
     CACHE_DIR,
     RACY_NS,
     ContentCache,
+    cache_salt,
     collector_paused,
     digest_of,
-    generator,
     replace_file,
 )
 from broadsheet.model import BuildContext, Recipe
@@ -237,10 +236,9 @@ def _kept() -> bytes:
 
 
 def _header(ctx: BuildContext, output: Path) -> bytes:
-    """What a snapshot must have been made with: this code, libraries, settings and output."""
-    made_with = digest_of(
-        __version__, generator(), repr(ctx.config), ctx.drafts, ctx.strict, str(output)
-    )
+    """What a snapshot must have been made with: this code, Python, libraries, settings and
+    output folder."""
+    made_with = digest_of(cache_salt(ctx.config), ctx.drafts, ctx.strict, str(output))
     return _MAGIC + made_with.encode("ascii") + b"\n"
 
 
