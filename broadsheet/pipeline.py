@@ -39,7 +39,7 @@ from broadsheet.manifest import (
 )
 from broadsheet.model import Article, BuildContext, Output, Recipe, Site
 from broadsheet.parallel import run_parallel
-from broadsheet.stamp import input_stamp, read_stamp, save_stamp, scan_inputs
+from broadsheet.stamp import Inputs, input_stamp, read_stamp, save_stamp, scan_inputs
 from broadsheet.write import WriteStats, build_lock, put_file, write_site
 
 if TYPE_CHECKING:
@@ -129,19 +129,11 @@ def _build(ctx: BuildContext, output: Path, cache: ContentCache | None) -> Build
             inputs = scan_inputs(ctx.root)
             stamp = input_stamp(ctx, inputs)
             done = _unchanged(ctx, output, stamp) if stamp else None
+        if done is None and cache is None and not ctx.private_output:  # serve keeps its own
+            done = _from_kept_plan(ctx, output, inputs, stamp, timings)
         if done is not None:
             done.timings.update(timings)
             return done
-        if cache is None and not ctx.private_output:  # serve keeps its plan in memory
-            from broadsheet.incremental import update_kept
-
-            start = time.perf_counter()
-            done = update_kept(ctx, output, inputs, timings)
-            if done is not None:
-                if stamp:
-                    save_stamp(ctx.root, output, digest_of(stamp, marker_digest(output)))
-                return done
-            timings = {"check": timings["check"] + time.perf_counter() - start}  # it did not do
     # Loading and modelling import here: a build with nothing to do never pays for them.
     from broadsheet.content import load_content
 
@@ -166,6 +158,24 @@ def _build(ctx: BuildContext, output: Path, cache: ContentCache | None) -> Build
             save_snapshot(ctx, output, result.plan, inputs, scanned, cache)
     result.cache_hits, result.cache_misses = cache.hits, cache.misses
     return result
+
+
+def _from_kept_plan(
+    ctx: BuildContext, output: Path, inputs: Inputs, stamp: str | None, timings: dict[str, float]
+) -> BuildResult | None:
+    """The build as an update of the plan the last full build kept, when it can be one
+    (incremental.update_kept); else None, the time spent finding out counted as checking."""
+    from broadsheet.incremental import update_kept
+
+    start = time.perf_counter()
+    done = update_kept(ctx, output, inputs, timings)
+    if done is None:
+        for stage in ("load", "model", "render"):
+            timings.pop(stage, None)
+        timings["check"] += time.perf_counter() - start
+    elif stamp:
+        save_stamp(ctx.root, output, digest_of(stamp, marker_digest(output)))
+    return done
 
 
 def _render_and_write(
