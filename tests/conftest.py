@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import http.client
 import os
 import re
@@ -98,11 +99,23 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., Run]:
 
     def run(root: Path, *args: str) -> Run:
         capsys.readouterr()
-        code = main(list(args), root=root)
+        try:
+            code = main(list(args), root=root)
+        finally:
+            wait_for_writer(root)  # so a test may delete or copy the project at once
         captured = capsys.readouterr()
         return Run(code, captured.out, captured.err)
 
     return run
+
+
+def wait_for_writer(root: Path) -> None:
+    """Wait until the process a full build leaves writing its plan for the next build (in the
+    project's .cache/) is done, if there is one."""
+    lock = root / ".cache/broadsheet/plan.lock"
+    if lock.exists():
+        with open(lock) as handle:
+            fcntl.flock(handle, fcntl.LOCK_SH)
 
 
 # An article of the sample site, its source and its page (for base_url https://example.org/).

@@ -25,7 +25,7 @@ from broadsheet.errors import ErrorList
 from broadsheet.model import BuildContext
 from broadsheet.pipeline import BuildResult, build
 from broadsheet.snapshot import load_snapshot
-from tests.conftest import REPO, article
+from tests.conftest import REPO, article, wait_for_writer
 from tests.sitecheck import manifest, run_build
 
 A = "content/articles/2025-12-02-ai-model-helps-astronomers-spot-faint-comet.md"
@@ -54,14 +54,6 @@ def settle(root: Path) -> None:
     for top in ("content", "templates", "static"):
         for path in (root / top).rglob("*"):
             os.utime(path, ns=(old, old))
-
-
-def wait_for_writer(root: Path) -> None:
-    """Wait until the plan of the last full build is written, if one is being written."""
-    lock = root / ".cache/broadsheet/plan.lock"
-    if lock.exists():
-        with open(lock) as handle:
-            fcntl.flock(handle, fcntl.LOCK_SH)
 
 
 def edit(root: Path, name: str, old: str, new: str) -> None:
