@@ -146,15 +146,17 @@ class ContentCache:
 
 
 @contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pause the cycle collector while unpickling, then freeze what was loaded: otherwise the
-    thousands of new objects set off full collections that walk all of them, again and again."""
+def collector_off(freeze: bool = False) -> Iterator[None]:
+    """Keep the cycle collector off meanwhile: the thousands of objects unpickling makes, or
+    the few an update makes beside a large model, would set off full collections that walk all
+    of them, again and again. With `freeze`, what was made is then left out of collections."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
-        gc.freeze()
+        if freeze:
+            gc.freeze()
         if enabled:
             gc.enable()
 
@@ -194,7 +196,7 @@ def _read(path: Path, salt: str) -> tuple[str, dict[str, Any]] | None:
         return None
     token = data[len(header) : end]
     try:
-        with collector_paused():
+        with collector_off(freeze=True):
             entries = pickle.loads(memoryview(data)[end + 1 :])  # no copy of a large file
     except Exception:
         return None

@@ -12,25 +12,29 @@ and written, in O(changed) time: the tests build both ways and require the same 
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from functools import partial
 from pathlib import Path
 from stat import S_ISREG
 from typing import Any
 
-from broadsheet.cache import ContentCache, digest_of, file_digest
+from broadsheet.cache import ContentCache, collector_off, digest_of, file_digest
 from broadsheet.content import parse_source
 from broadsheet.errors import BroadsheetError
-from broadsheet.model import Article, BuildContext, Digest, Output, Recipe, Site
-from broadsheet.pipeline import BuildResult, OutputStream, Plan, build_record, stale_outputs
-from broadsheet.render import page_recipe
-from broadsheet.snapshot import Placed, Places, is_kept, load_snapshot
+from broadsheet.model import Article, BuildContext, Digest, Output, Site
+from broadsheet.pipeline import (
+    BuildResult,
+    OutputStream,
+    Plan,
+    build_record,
+    site_counts,
+    stale_outputs,
+)
+from broadsheet.render import page_parts, page_recipe
+from broadsheet.snapshot import Placed, Places, Snapshot, is_kept, load_snapshot
 from broadsheet.stamp import Inputs
 from broadsheet.write import WriteStats, patch_site, write_site
 
@@ -59,7 +63,7 @@ def update(
         entry = cache.entries.get(name)
         return None if entry is None else placed(*entry.value)
 
-    with _collector_off():
+    with collector_off():
         timings: dict[str, float] = {}
         start = time.perf_counter()
         edits = _reparse(plan.site, ctx, known, cache.store, changed)
@@ -70,7 +74,8 @@ def update(
         if stale is None:
             return None
         start = time.perf_counter()
-        made = [Output(r.path, r.make(), r.key) for r in map(plan.recipes.__getitem__, stale)]
+        recipes = [plan.recipes[i] for i in stale]
+        made = [Output(r.path, r.make(), r.key) for r in recipes]
         timings["render"] += time.perf_counter() - start
         start = time.perf_counter()
         if made:
@@ -90,13 +95,13 @@ def update_kept(
     start = time.perf_counter()
     with load_snapshot(ctx, output) as snapshot:
         changed = snapshot.changed(inputs) if snapshot else None
-        why = _why_not(snapshot is not None, changed, snapshot and snapshot.whole_site)
+        why = _why_not(snapshot, changed)
         kept = snapshot.plan(ctx) if snapshot and why is None else None
     if kept is None:
         log.debug("  full build: %s", why or "the kept plan cannot be read")
         return None
     plan, places = kept
-    with _collector_off():
+    with collector_off():
         edits = _reparse(plan.site, ctx, places.get, None, changed or ())
         timings["load"] = time.perf_counter() - start
         if edits is None or _apply(plan, edits, timings) is None:
@@ -117,15 +122,15 @@ def update_kept(
         return _result(plan, rendered, stats, timings, len(edits))
 
 
-def _why_not(found: bool, changed: list[str] | None, whole_site: bool | None) -> str | None:
+def _why_not(snapshot: Snapshot | None, changed: list[str] | None) -> str | None:
     """Why a kept plan cannot serve this build, or None if it can."""
-    if not found:
+    if snapshot is None:
         return "no plan was kept by this version for this output and these settings"
     if changed is None:
         return "files were added or removed since the plan was kept"
     if len(changed) > MAX_KEPT_EDITS:
         return f"{len(changed)} files changed since the plan was kept"
-    if whole_site:
+    if snapshot.whole_site:
         return "the templates read the whole site"
     if any(not name.startswith(_ARTICLES) for name in changed):
         return "files other than articles changed since the plan was kept"
@@ -153,10 +158,9 @@ def _apply(plan: Plan, edits: Edits, timings: dict[str, float]) -> list[int] | N
         index = plan.pages + offset
         if recipes[index].path != recipe.path:  # the same site makes the same feeds
             return None
-        if recipes[index].key != recipe.key or is_kept(recipes[index]):
-            if recipes[index].key != recipe.key:
-                stale.append(index)
-            recipes[index] = recipe
+        if recipes[index].key != recipe.key:
+            stale.append(index)
+        recipes[index] = recipe  # made from this site (a kept plan's could not be made)
     plan.site = site
     timings["render"] = time.perf_counter() - start
     return stale
@@ -169,11 +173,8 @@ def _result(
     timings: dict[str, float],
     parsed: int,
 ) -> BuildResult:
-    site = plan.site
     return BuildResult(
-        articles=len(site.articles),
-        digests=len(site.digests),
-        tags=len(site.tags),
+        **site_counts(plan.site),
         files=len(plan.recipes),
         rendered=rendered,
         stats=stats,
@@ -182,14 +183,12 @@ def _result(
         cache_hits=0,
         cache_misses=parsed,
         updated=True,
-        site=site,
+        site=plan.site,
         plan=plan,
     )
 
 
-def _new_keys(
-    plan: Plan, edits: list[tuple[Article, Article]], swaps: dict[int, Any]
-) -> dict[str, str]:
+def _new_keys(plan: Plan, edits: Edits, swaps: dict[int, Any]) -> dict[str, str]:
     """The edited articles' and their digests' keys: {old key: new key}."""
     olds = [old for old, _ in edits]
     old_digests = [d for d in plan.site.digests if id(d) in swaps]
@@ -209,16 +208,11 @@ def _replan_pages(plan: Plan, renamed: dict[str, str], swaps: dict[int, Any]) ->
     for new_key, indexes in moved.items():  # a key saved unchanged maps to itself
         users.setdefault(new_key, []).extend(indexes)
     for index in stale:
-        recipe = plan.recipes[index]
-        assert recipe.inputs is not None  # every page recipe carries them
-        template, parts = recipe.inputs
+        path, _key, (template, parts), url, context = page_parts(plan.recipes[index])
         new_parts = _swapped(parts, renamed)
-        _function, env, _name, url, context = _page_call(recipe)
         key = plan.deps.key(template, *new_parts)
         context = _swapped(context, swaps)
-        plan.recipes[index] = page_recipe(
-            env, recipe.path, key, (template, new_parts), url, context
-        )
+        plan.recipes[index] = page_recipe(plan.env, path, key, (template, new_parts), url, context)
     return stale
 
 
@@ -312,7 +306,7 @@ def places(cache: ContentCache) -> Places:
     }
 
 
-def _swap_articles(site: Site, edits: list[tuple[Article, Article]]) -> tuple[Site, dict[int, Any]]:
+def _swap_articles(site: Site, edits: Edits) -> tuple[Site, dict[int, Any]]:
     """The site with each edited article in place of the old one, the digests holding them
     made again; and what replaced what, by the old object's id."""
     swaps: dict[int, Any] = {id(old): new for old, new in edits}
@@ -360,22 +354,3 @@ def _swapped(value: Any, swaps: dict[Any, Any]) -> Any:
             return value
         return pairs
     return value
-
-
-def _page_call(recipe: Recipe) -> tuple[Any, Any, str, str, dict[str, Any]]:
-    """The function and arguments of a page recipe's partial (render.render_site makes it)."""
-    make = recipe.make
-    assert isinstance(make, partial)
-    return (make.func, *make.args)  # type: ignore[return-value]
-
-
-@contextmanager
-def _collector_off() -> Iterator[None]:
-    """The few objects made here must not set off a walk through the whole model."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()

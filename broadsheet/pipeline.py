@@ -198,9 +198,7 @@ def _render_and_write(
     timings["render"] += made.seconds  # pages render while the writer takes them
     timings["write"] -= made.seconds
     return BuildResult(
-        articles=len(site.articles),
-        digests=len(site.digests),
-        tags=len(site.tags),
+        **site_counts(site),
         files=len(recipes),
         rendered=tuple(recipes[i].path for i in stale),
         stats=stats,
@@ -242,13 +240,15 @@ def _unchanged(ctx: BuildContext, output: Path, stamp: str) -> BuildResult | Non
     )
 
 
+def site_counts(site: Site) -> dict[str, int]:
+    """What the summary line and the build record count."""
+    return {"articles": len(site.articles), "digests": len(site.digests), "tags": len(site.tags)}
+
+
 def build_record(plan: Plan, ctx: BuildContext) -> dict[str, object]:
     """What the output's manifest notes about the build that made it."""
-    site = plan.site
     return {
-        "articles": len(site.articles),
-        "digests": len(site.digests),
-        "tags": len(site.tags),
+        **site_counts(plan.site),
         "files": len(plan.recipes),
         "warnings": [_warning_record(w) for w in plan.warnings],
         "drafts": ctx.drafts,  # deploy refuses to publish drafts
@@ -295,18 +295,26 @@ def plan_outputs(site: Site, ctx: BuildContext, warnings: tuple[BroadsheetError,
     """Plan every page, feed and static file."""
     # Jinja and the renderers load here, so a build with nothing to do never pays for them.
     from broadsheet.feeds import render_feeds
-    from broadsheet.render import dependencies, make_environment, render_site, render_static
+    from broadsheet.render import dependencies, render_site, render_static
 
-    bytecode = ctx.root / CACHE_DIR / "templates" if ctx.use_cache else None
-    if bytecode is not None:
-        bytecode.mkdir(parents=True, exist_ok=True)
-    env = make_environment(ctx.root / "templates", bytecode)
+    env, bytecode = template_environment(ctx)
     deps = dependencies(site, env, ctx.drafts, bytecode / "analysis.json" if bytecode else None)
     pages = render_site(site, env, deps, drafts=ctx.drafts)
     recipes = pages + render_feeds(site, env, deps, pages) + render_static(ctx.root / "static")
     _check_unique_paths(recipes)
     shared = {name: env.globals[name] for name in ("site", "config", "urls", "drafts")}
     return Plan(site, recipes, len(pages), deps, env, warnings, globals=shared)
+
+
+def template_environment(ctx: BuildContext) -> tuple[jinja2.Environment, Path | None]:
+    """The project's Jinja environment, and the folder in .cache/ (made if missing) where it
+    keeps compiled templates and what is known of them between processes, if any."""
+    from broadsheet.render import make_environment
+
+    bytecode = ctx.root / CACHE_DIR / "templates" if ctx.use_cache else None
+    if bytecode is not None:
+        bytecode.mkdir(parents=True, exist_ok=True)
+    return make_environment(ctx.root / "templates", bytecode), bytecode
 
 
 class OutputStream:

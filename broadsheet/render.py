@@ -196,6 +196,17 @@ def page_recipe(
     return Recipe(path, key, partial(_render, env, inputs[0], url, context), inputs)
 
 
+def page_parts(
+    recipe: Recipe,
+) -> tuple[str, str, tuple[str, tuple[Any, ...]], str, dict[str, Any]]:
+    """What page_recipe made `recipe` from, but its Jinja environment: path, key, inputs, url
+    and context."""
+    make = recipe.make
+    assert isinstance(make, partial) and recipe.inputs is not None  # a page's recipe
+    _env, _template, url, context = make.args
+    return recipe.path, recipe.key, recipe.inputs, url, context
+
+
 def dependencies(
     site: Site, env: jinja2.Environment, drafts: bool, store: Path | None = None
 ) -> Dependencies:

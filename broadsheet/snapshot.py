@@ -20,7 +20,6 @@ import pickle
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -29,7 +28,7 @@ from broadsheet.cache import (
     RACY_NS,
     ContentCache,
     cache_salt,
-    collector_paused,
+    collector_off,
     digest_of,
     replace_file,
 )
@@ -73,15 +72,13 @@ class Snapshot:
     def plan(self, ctx: BuildContext) -> tuple[Plan, Places] | None:
         """The kept plan, bound to this build's Jinja environment, and where each article file
         sat; None if it cannot be read. Once only: the plan is then this build's."""
-        from broadsheet.pipeline import Plan
-        from broadsheet.render import make_environment, page_recipe
+        from broadsheet.pipeline import Plan, template_environment
+        from broadsheet.render import page_recipe
 
         try:
-            with collector_paused():
+            with collector_off(freeze=True):
                 state = pickle.load(self.rest)
-            bytecode = ctx.root / CACHE_DIR / "templates"
-            bytecode.mkdir(parents=True, exist_ok=True)
-            env = make_environment(ctx.root / "templates", bytecode)
+            env, _bytecode = template_environment(ctx)
             env.globals.update(state["globals"])
             deps = state["deps"]
             deps.env = env
@@ -124,6 +121,7 @@ def save_snapshot(
 
     def write() -> None:
         from broadsheet.incremental import places, prepare
+        from broadsheet.render import page_parts
 
         try:
             prepare(plan)
@@ -134,7 +132,7 @@ def save_snapshot(
             }
             state = {
                 "site": plan.site,
-                "pages": [_page_parts(recipe) for recipe in plan.recipes[: plan.pages]],
+                "pages": [page_parts(recipe) for recipe in plan.recipes[: plan.pages]],
                 "others": [(recipe.path, recipe.key) for recipe in plan.recipes[plan.pages :]],
                 "deps": plan.deps,  # without its environment: see Dependencies.__getstate__
                 "users": plan.users,
@@ -226,8 +224,8 @@ def load_snapshot(ctx: BuildContext, output: Path) -> Iterator[Snapshot | None]:
 
 
 def is_kept(recipe: Recipe) -> bool:
-    """Tell whether `recipe` can only keep the file a previous build wrote (a feed or static
-    file of a snapshot: its way of making the file is not kept)."""
+    """Tell whether `recipe` can only keep the file a previous build wrote: a static file of a
+    kept plan, whose bytes are not kept (its feeds are made again from the site)."""
     return recipe.make is _kept
 
 
@@ -240,11 +238,3 @@ def _header(ctx: BuildContext, output: Path) -> bytes:
     output folder."""
     made_with = digest_of(cache_salt(ctx.config), ctx.drafts, ctx.strict, str(output))
     return _MAGIC + made_with.encode("ascii") + b"\n"
-
-
-def _page_parts(recipe: Recipe) -> tuple[Any, ...]:
-    """A page recipe as render.page_recipe takes it, without its Jinja environment."""
-    make = recipe.make
-    assert isinstance(make, partial)
-    _env, _template, url, context = make.args
-    return recipe.path, recipe.key, recipe.inputs, url, context
