@@ -3,7 +3,12 @@
 
 import sys
 
-from broadsheet.cli import run
+from broadsheet.daemon import ask
 
 if __name__ == "__main__":
+    code = ask(sys.argv[1:])  # the build daemon, when one holds this site (broadsheet/daemon.py)
+    if code is not None:
+        sys.exit(code)
+    from broadsheet.cli import run
+
     run(sys.argv[1:])

@@ -39,6 +39,7 @@ from broadsheet.snapshot import LOCK_NAME  # noqa: E402
 BUILD = REPO / "build.py"
 _STATS = re.compile(r"(\d+) files written, (\d+) unchanged, (\d+) removed")
 _SUMMARY = re.compile(r"files in ([\d.]+)s")
+_DAEMON = re.compile(r"daemon: process (\d+) had the plan in memory")
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class BuildRun:
     peak_rss_mib: float  # the process's (and its waited-for children's) largest RSS
     background: float  # seconds from its exit until the kept plan was written (full builds)
     updated: bool  # it brought the plan the last full build kept up to date (-v says so)
+    daemon: int | None  # the build daemon that ran it, with the plan in memory (-v says so)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,6 +101,7 @@ def measure_size(project: Path, size: int, runs: int, seed: int) -> dict[str, An
     for number in range(runs):
         _append_sentence(edited_file, number)
         edit.append(run_build(project))
+    daemon_mib = _resident_mib(edit[-1].daemon)
     _progress(f"{size} articles: serve, save to reload")
     serve = measure_serve_rebuilds(project, edited_file, runs)
     return {
@@ -108,6 +111,7 @@ def measure_size(project: Path, size: int, runs: int, seed: int) -> dict[str, An
         "cold": [asdict(r) for r in cold],
         "no_change": [asdict(r) for r in unchanged],
         "edit": [asdict(r) for r in edit],
+        "daemon_rss_mib": daemon_mib,  # what the build daemon holds, idle after the edits
         "serve": serve,
     }
 
@@ -144,6 +148,7 @@ def run_build(project: Path) -> BuildRun:
         peak_rss_mib=usage.ru_maxrss / 1024,  # Linux reports KiB
         background=background,
         updated="plan: the last build's, updated" in output,
+        daemon=int(answered.group(1)) if (answered := _DAEMON.search(output)) else None,
     )
 
 
@@ -200,8 +205,8 @@ def render_table(results: list[dict[str, Any]]) -> str:
     """Return the medians as a Markdown table."""
     lines = [
         "| articles | cold s | plan kept after s | no-change s | edit s | serve save to reload s "
-        "| files written no-change / edit | peak RSS MiB |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| files written no-change / edit | peak RSS MiB | daemon RSS MiB |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for result in results:
         serve_text = f"{statistics.median(result['serve']['seconds']):.3f}"
@@ -212,9 +217,14 @@ def render_table(results: list[dict[str, Any]]) -> str:
             f"| {_median(result['no_change']):.2f} | {_median(result['edit']):.2f} "
             f"| {serve_text} "
             f"| {_median(result['no_change'], 'written'):g} / {_median(result['edit'], 'written'):g} "
-            f"| {max(b['peak_rss_mib'] for b in builds):.0f} |"
+            f"| {max(b['peak_rss_mib'] for b in builds):.0f} "
+            f"| {_mib(result.get('daemon_rss_mib'))} |"
         )
     return "\n".join(lines)
+
+
+def _mib(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
 
 
 def render_targets(results: list[dict[str, Any]]) -> str:
@@ -272,6 +282,18 @@ def _cpu_model() -> str | None:
     except OSError:
         return None
     return platform.processor() or None
+
+
+def _resident_mib(pid: int | None) -> float | None:
+    """The resident memory of process `pid` (the build daemon), from /proc; None if unknown."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 def _median(builds: list[dict[str, Any]], key: str = "seconds") -> float:

@@ -9,10 +9,8 @@ corrupt, from another version or made with another config is ignored and rewritt
 
 from __future__ import annotations
 
-import functools
 import gc
 import hashlib
-import importlib.util
 import logging
 import os
 import pickle
@@ -26,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from broadsheet import __version__
+from broadsheet import __version__, generator
 from broadsheet.config import Config
 
 log = logging.getLogger(__name__)
@@ -211,33 +209,6 @@ def cache_salt(config: Config) -> str:
     """Everything besides a file's bytes that parsing it depends on."""
     text = f"{__version__}|{sys.version_info[:2]}|{generator()!r}|{config!r}"
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-LIBRARIES = ("markdown_it", "yaml", "jinja2")  # what the pages are made with, besides our code
-
-
-@functools.cache
-def generator() -> tuple[object, ...]:
-    """Which copy of our code and of each library that shapes the output is in use, found
-    without importing any (a build with nothing to do loads none): changing one (an upgrade, a
-    `git pull`) changes its files, and so every cache entry, page key and build stamp made with
-    the old one."""
-    ours = Path(__file__).parent
-    found: list[object] = [__version__]
-    with os.scandir(ours) as entries:
-        for entry in sorted(entries, key=lambda e: e.name):
-            if entry.name.endswith(".py"):
-                info = entry.stat()
-                found.append((entry.name, info.st_size, info.st_mtime_ns))
-    for name in LIBRARIES:
-        spec = importlib.util.find_spec(name)
-        origin = spec.origin if spec is not None else None
-        try:
-            info = os.stat(origin) if origin else None
-        except OSError:
-            info = None
-        found.append((name, origin, info.st_size, info.st_mtime_ns) if info else (name, None))
-    return tuple(found)
 
 
 def digest_of(*parts: Any) -> str:

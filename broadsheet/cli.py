@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from broadsheet import __version__
 from broadsheet.config import load_config
+from broadsheet.daemon import enabled as daemon_enabled
 from broadsheet.errors import BroadsheetError, ErrorList
 from broadsheet.manifest import check_output_dir
 from broadsheet.model import BuildContext
@@ -79,6 +80,11 @@ def _parser(command: str) -> argparse.ArgumentParser:
     p.add_argument("--no-import", action="store_true", help="do not import content/inbox/ first")
     p.add_argument(
         "--no-cache", action="store_true", help="parse every file again, ignoring .cache/"
+    )
+    p.add_argument(
+        "--no-daemon",
+        action="store_true",
+        help="build in this process and leave no daemon holding the site for the next build",
     )
     p.set_defaults(run=_run_build)
 
@@ -153,6 +159,7 @@ def _run_build(args: argparse.Namespace, root: Path) -> int:
         output=output,
         workers=default_workers(),
         use_cache=not args.no_cache,
+        daemon=not args.no_daemon and daemon_enabled(),
     )
     result = build(ctx)
     for warning in result.warnings:

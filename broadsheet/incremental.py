@@ -34,7 +34,15 @@ from broadsheet.pipeline import (
     stale_outputs,
 )
 from broadsheet.render import page_parts, page_recipe
-from broadsheet.snapshot import Placed, Places, Snapshot, is_kept, load_snapshot
+from broadsheet.snapshot import (
+    Placed,
+    Places,
+    Resident,
+    Snapshot,
+    is_kept,
+    leave_daemon,
+    load_snapshot,
+)
 from broadsheet.stamp import Inputs
 from broadsheet.write import WriteStats, patch_site, write_site
 
@@ -87,11 +95,11 @@ def update(
 
 
 def update_kept(
-    ctx: BuildContext, output: Path, inputs: Inputs, timings: dict[str, float]
+    ctx: BuildContext, output: Path, inputs: Inputs, scanned_ns: int, timings: dict[str, float]
 ) -> BuildResult | None:
-    """Bring the plan the last full build kept up to date with the articles edited since, and
-    write what differs from `output`; or return None (saying why with -v) when a full build
-    must run."""
+    """Bring the plan the last full build kept up to date with the articles edited since
+    (`inputs`, listed at `scanned_ns`), and write what differs from `output`; or return None
+    (saying why with -v) when a full build must run."""
     start = time.perf_counter()
     with load_snapshot(ctx, output) as snapshot:
         changed = snapshot.changed(inputs) if snapshot else None
@@ -101,6 +109,8 @@ def update_kept(
         log.debug("  full build: %s", why or "the kept plan cannot be read")
         return None
     plan, places = kept
+    if isinstance(snapshot, Resident):
+        log.debug("  daemon: process %d had the plan in memory", os.getpid())
     with collector_off():
         edits = _reparse(plan.site, ctx, places.get, None, changed or ())
         timings["load"] = time.perf_counter() - start
@@ -119,6 +129,10 @@ def update_kept(
         timings["write"] = time.perf_counter() - start - made.seconds
         timings["render"] += made.seconds
         rendered = tuple(plan.recipes[i].path for i in stale)
+        if isinstance(snapshot, Resident):
+            snapshot.advance(inputs, scanned_ns)
+        else:
+            leave_daemon(ctx, output, plan, places, inputs, scanned_ns)
         return _result(plan, rendered, stats, timings, len(edits))
 
 

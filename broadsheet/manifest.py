@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import stat as stat_module
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from broadsheet.cache import file_digest
@@ -74,14 +75,34 @@ def read_marker(output: Path) -> tuple[Manifest, dict[str, object]]:
 
 def is_current(output: Path, path: str, key: str, manifest: Manifest) -> bool:
     """Tell whether the file at `path` is still the one a build with this key wrote."""
-    entry = manifest.get(path)
-    if not entry or entry[0] != key:
-        return False
+    return next(are_current(output, [(path, key)], manifest))
+
+
+def are_current(
+    output: Path, wanted: Iterable[tuple[str, str]], manifest: Manifest
+) -> Iterator[bool]:
+    """For each (path, key) of `wanted`, tell whether the file there is still the one a build
+    with this key wrote. (Every build asks this of every output file: paths are looked up
+    from the open folder, not joined to it.)"""
     try:
-        info = os.lstat(os.path.join(output, path))
+        folder = os.open(output, os.O_RDONLY | os.O_DIRECTORY)
     except OSError:
-        return False
-    return stat_module.S_ISREG(info.st_mode) and info.st_size == entry[2]
+        yield from (False for _ in wanted)
+        return
+    try:
+        for path, key in wanted:
+            entry = manifest.get(path)
+            if not entry or entry[0] != key:
+                yield False
+                continue
+            try:
+                info = os.lstat(path, dir_fd=folder)
+            except OSError:
+                yield False
+                continue
+            yield stat_module.S_ISREG(info.st_mode) and info.st_size == entry[2]
+    finally:
+        os.close(folder)
 
 
 def read_record(output: Path) -> dict[str, object]:
@@ -100,7 +121,7 @@ def marker_digest(output: Path) -> str:
 def is_intact(output: Path, manifest: Manifest) -> bool:
     """Tell whether every file the previous build wrote is still there as it was written."""
     return bool(manifest) and all(
-        is_current(output, p, e[0], manifest) for p, e in manifest.items()
+        are_current(output, ((p, e[0]) for p, e in manifest.items()), manifest)
     )
 
 

@@ -152,3 +152,4 @@ class BuildContext:
     workers: int = 1  # processes for parsing and rendering many files
     use_cache: bool = True  # keep parsed files in .cache/ between builds
     private_output: bool = False  # no one else touches the output (serve's): trust its manifest
+    daemon: bool = False  # leave a build daemon holding this build's plan (daemon.py)

@@ -30,8 +30,8 @@ from broadsheet.errors import (
 )
 from broadsheet.manifest import (
     MARKER,
+    are_current,
     check_output_dir,
-    is_current,
     is_intact,
     marker_digest,
     read_manifest,
@@ -130,10 +130,13 @@ def _build(ctx: BuildContext, output: Path, cache: ContentCache | None) -> Build
             stamp = input_stamp(ctx, inputs)
             done = _unchanged(ctx, output, stamp) if stamp else None
         if done is None and cache is None and not ctx.private_output:  # serve keeps its own
-            done = _from_kept_plan(ctx, output, inputs, stamp, timings)
+            done = _from_kept_plan(ctx, output, inputs, scanned, stamp, timings)
         if done is not None:
             done.timings.update(timings)
             return done
+    from broadsheet.snapshot import refuse_full_build
+
+    refuse_full_build()  # the build daemon leaves full builds to the command that asked
     # Loading and modelling import here: a build with nothing to do never pays for them.
     from broadsheet.content import load_content
 
@@ -161,14 +164,19 @@ def _build(ctx: BuildContext, output: Path, cache: ContentCache | None) -> Build
 
 
 def _from_kept_plan(
-    ctx: BuildContext, output: Path, inputs: Inputs, stamp: str | None, timings: dict[str, float]
+    ctx: BuildContext,
+    output: Path,
+    inputs: Inputs,
+    scanned: int,
+    stamp: str | None,
+    timings: dict[str, float],
 ) -> BuildResult | None:
     """The build as an update of the plan the last full build kept, when it can be one
     (incremental.update_kept); else None, the time spent finding out counted as checking."""
     from broadsheet.incremental import update_kept
 
     start = time.perf_counter()
-    done = update_kept(ctx, output, inputs, timings)
+    done = update_kept(ctx, output, inputs, scanned, timings)
     if done is None:
         for stage in ("load", "model", "render"):
             timings.pop(stage, None)
@@ -369,7 +377,8 @@ def stale_outputs(recipes: list[Recipe], output: Path, private: bool = False) ->
     previous = read_manifest(output)
     if private:
         return [i for i, r in enumerate(recipes) if previous.get(r.path, ("",))[0] != r.key]
-    return [i for i, r in enumerate(recipes) if not is_current(output, r.path, r.key, previous)]
+    current = are_current(output, ((r.path, r.key) for r in recipes), previous)
+    return [i for i, ok in enumerate(current) if not ok]
 
 
 _RECIPES: list[Recipe] = []

@@ -58,7 +58,7 @@ class Snapshot:
     inputs: dict[str, tuple[int, int]]  # input file -> (size, modification time in ns)
     scanned_ns: int  # when the inputs were listed
     whole_site: bool  # the templates read the whole site: no page can be updated alone
-    rest: BinaryIO  # the file, at the plan
+    rest: BinaryIO | None  # the file, at the plan (None for a plan held in memory)
 
     def changed(self, now: Inputs) -> list[str] | None:
         """The input files changed since the snapshot (or changed so close to its making that
@@ -94,6 +94,44 @@ class Snapshot:
             return None
 
 
+@dataclass
+class Resident(Snapshot):
+    """A plan the build daemon holds in memory (daemon.py): a snapshot whose plan is at hand,
+    brought forward by every build it serves."""
+
+    kept: Plan
+    places: Places
+    header: bytes  # what it was made with (see _header)
+
+    def plan(self, ctx: BuildContext) -> tuple[Plan, Places] | None:
+        return self.kept, self.places
+
+    def advance(self, now: Inputs, scanned_ns: int) -> None:
+        """Take `now` as what the plan was made from: its edits are in it."""
+        self.inputs = {name: (size, mtime) for name, size, mtime in now}
+        self.scanned_ns = scanned_ns
+
+
+_resident: Resident | None = None  # in the build daemon: the plan it serves builds with
+
+
+class FullBuildNeeded(Exception):
+    """Raised in the build daemon where the build would run in full: the asking command runs
+    it instead, in a process of its own."""
+
+
+def keep_resident(resident: Resident) -> None:
+    """Make this process the build daemon for `resident`'s plan."""
+    global _resident
+    _resident = resident
+
+
+def refuse_full_build() -> None:
+    """Raise FullBuildNeeded in the build daemon; elsewhere do nothing."""
+    if _resident is not None:
+        raise FullBuildNeeded
+
+
 def save_snapshot(
     ctx: BuildContext,
     output: Path,
@@ -105,24 +143,16 @@ def save_snapshot(
     """Keep `plan` (made from `inputs`, parsed into `cache`) for the next build.
 
     Pickling it takes about as long as a small build, so a process left in the background
-    writes it; where there can be none (no fork, or this is a container's first process, whose
-    end takes every other with it) it is not kept. Failing to write it only costs the next
-    build time; the writer leaves the reason in plan.error for `-v` to show.
+    writes it, then stays as the build daemon if the build leaves one (ctx.daemon). Where there
+    can be no such process (see _leave_behind) the plan is not kept. Failing to write it only
+    costs the next build time; the writer leaves the reason in plan.error for `-v` to show.
     """
-    if not hasattr(os, "fork") or os.getpid() == 1:
-        return
-    folder = ctx.root / CACHE_DIR
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        lock = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
-    except OSError as exc:
-        log.debug("could not keep the build's plan in %s (%s)", folder, exc)
-        return
 
-    def write() -> None:
+    def write(lock: int) -> None:
         from broadsheet.incremental import places, prepare
         from broadsheet.render import page_parts
 
+        folder = ctx.root / CACHE_DIR
         try:
             prepare(plan)
             index = {
@@ -140,19 +170,67 @@ def save_snapshot(
                 "globals": plan.globals,
                 "places": places(cache),
             }
-            _write(folder, _header(ctx, output), index, state)
+            header = _header(ctx, output)
+            _write(folder, header, index, state)
             (folder / _ERROR).unlink(missing_ok=True)
         except Exception as exc:
             with contextlib.suppress(OSError):
                 (folder / _ERROR).write_text(f"{type(exc).__name__}: {exc}\n", encoding="utf-8")
+            return
+        if ctx.daemon:
+            from broadsheet.daemon import serve
 
+            resident = Resident(
+                index["inputs"], scanned_ns, plan.deps.whole_site, None,
+                kept=plan, places=state["places"], header=header,
+            )  # fmt: skip
+            serve(resident, ctx.root, lock)
+
+    _leave_behind(ctx, write)
+
+
+def leave_daemon(
+    ctx: BuildContext, output: Path, plan: Plan, places: Places, inputs: Inputs, scanned_ns: int
+) -> None:
+    """Leave a build daemon holding `plan`, a kept plan this build brought up to date (the one
+    on disk stays as it is: the daemon reads what changed since it from the files)."""
+    if not ctx.daemon:
+        return
+    inputs_now = {name: (size, mtime) for name, size, mtime in inputs}
+    resident = Resident(
+        inputs_now, scanned_ns, plan.deps.whole_site, None,
+        kept=plan, places=places, header=_header(ctx, output),
+    )  # fmt: skip
+
+    def stay(lock: int) -> None:
+        from broadsheet.daemon import serve
+
+        serve(resident, ctx.root, lock)
+
+    _leave_behind(ctx, stay)
+
+
+def _leave_behind(ctx: BuildContext, work: Callable[[int], None]) -> None:
+    """Run `work` in a process of its own that outlives this one, holding the plan's lock (the
+    next build waits for it, at most LOCK_WAIT) until `work` lets go of it or ends. Where no
+    process can outlive the build (no fork; or this is a container's first process, whose end
+    takes every other with it), `work` does not run at all."""
+    if not hasattr(os, "fork") or os.getpid() == 1:
+        return
+    folder = ctx.root / CACHE_DIR
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        lock = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        log.debug("could not keep the build's plan in %s (%s)", folder, exc)
+        return
     try:
         if take_lock(lock, fcntl.LOCK_EX, LOCK_WAIT):  # after a writer busy with an earlier plan
-            _in_background(write, lock)
+            _in_background(lambda: work(lock), lock)
     except OSError as exc:  # no locks on this file system, no process to spare
         log.debug("could not keep the build's plan in %s (%s)", folder, exc)
     finally:
-        os.close(lock)  # the writer holds the lock until it is done
+        os.close(lock)  # the process left behind holds the lock until it is done
 
 
 def _in_background(work: Callable[[], None], lock: int) -> None:
@@ -192,6 +270,9 @@ def _write(folder: Path, header: bytes, index: dict[str, Any], state: dict[str, 
 @contextmanager
 def load_snapshot(ctx: BuildContext, output: Path) -> Iterator[Snapshot | None]:
     """The plan the last full build kept for `output` with these settings, or None."""
+    if _resident is not None:  # the build daemon's, in memory
+        yield _resident if _resident.header == _header(ctx, output) else None
+        return
     folder = ctx.root / CACHE_DIR
     try:
         lock = os.open(folder / LOCK_NAME, os.O_RDONLY)

@@ -23,6 +23,10 @@ import pytest
 from broadsheet.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
+
+# Builds leave no build daemon behind (broadsheet/daemon.py) unless a test asks for one: a
+# process per test project would outlive the test, holding its memory.
+os.environ["BROADSHEET_DAEMON"] = "0"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 MINIMAL_CONFIG = """\

@@ -9,7 +9,7 @@ from pathlib import Path
 import jinja2
 import pytest
 
-from broadsheet import cache as cache_module
+import broadsheet
 from broadsheet import deps as deps_module
 from broadsheet import render as render_module
 from broadsheet.cache import ContentCache
@@ -250,19 +250,19 @@ def test_upgrading_a_library_that_shapes_the_output_rebuilds_everything(
     library.mkdir(parents=True)
     (library / "__init__.py").write_text('__version__ = "1.0"\n')
     monkeypatch.syspath_prepend(str(tmp_path / "lib"))
-    monkeypatch.setattr(cache_module, "LIBRARIES", (*cache_module.LIBRARIES, "fakemark"))
+    monkeypatch.setattr(broadsheet, "LIBRARIES", (*broadsheet.LIBRARIES, "fakemark"))
     try:
-        cache_module.generator.cache_clear()
+        broadsheet.generator.cache_clear()
         first = run(sample_site)
         assert run(sample_site).rendered == ()
         (library / "__init__.py").write_text('__version__ = "2.0.1"\n')  # an upgrade
-        cache_module.generator.cache_clear()  # as in the next process
+        broadsheet.generator.cache_clear()  # as in the next process
         again = run(sample_site)
         assert again.cache_hits == 0 and again.cache_misses == first.cache_misses
         kept = set(manifest(sample_site / "site")) - set(again.rendered) - {MARKER}
         assert kept == {"static/css/style.css"}  # copied, not made with a library
     finally:
-        cache_module.generator.cache_clear()
+        broadsheet.generator.cache_clear()
 
 
 def test_a_change_to_our_own_code_rebuilds_everything(
@@ -272,16 +272,16 @@ def test_a_change_to_our_own_code_rebuilds_everything(
     package = tmp_path / "package"
     package.mkdir()
     (package / "content.py").write_text("# one version\n")
-    monkeypatch.setattr(cache_module, "__file__", str(package / "cache.py"))
+    monkeypatch.setattr(broadsheet, "__file__", str(package / "__init__.py"))
     try:
-        cache_module.generator.cache_clear()
+        broadsheet.generator.cache_clear()
         first = run(sample_site)
         (package / "content.py").write_text("# another version\n")
-        cache_module.generator.cache_clear()
+        broadsheet.generator.cache_clear()
         again = run(sample_site)
         assert again.cache_hits == 0 and again.cache_misses == first.cache_misses
     finally:
-        cache_module.generator.cache_clear()
+        broadsheet.generator.cache_clear()
 
 
 def test_what_is_learnt_of_the_templates_is_kept_and_follows_their_edits(

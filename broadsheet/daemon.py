@@ -1,0 +1,353 @@
+"""DAEMON: the last build kept in memory, so that `python build.py` after an edit is an update.
+
+A full build into the site's folder leaves a process behind: the one that writes its plan to
+.cache/ (snapshot.py) stays, holding that plan in memory, and listens on a socket of the
+project's (in a folder of the user's own under $TMPDIR or /tmp, so that nothing in the
+project is a socket that copying it would trip on) until it has been idle for IDLE_SECONDS. The next
+`python build.py` (build.py calls `ask` before importing anything else) sends it its command
+line; the daemon runs that command as the command itself would, with the plan it holds instead
+of one read from disk, and answers with what the command prints and its exit code. Anything
+that is not an update of that plan (incremental.py decides: edits to what articles say) it
+declines before writing anything, and exits; the command then builds in its own process as if
+there were no daemon, and that full build leaves a new one.
+
+The daemon only answers its own user (its socket is the user's alone), from the same folder,
+asking with the same code, libraries, Python and environment that it was made with; it exits
+when its socket is removed or taken over by a newer daemon, or the project's .cache/ is
+deleted or the project moved. None
+is started in CI (when CI is set), with `--no-daemon`, or with BROADSHEET_DAEMON=0.
+
+This module is the first one a build imports: what the asking side needs is the standard
+library only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import stat
+import struct
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from broadsheet import generator
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from broadsheet.snapshot import Resident
+
+_MAX_SOCKET_PATH = 96  # a socket's path has room for 103 bytes or more; ".sock-<pid>" fits
+_CACHE = os.path.join(".cache", "broadsheet")  # a daemon lives as long as its project's cache
+IDLE_SECONDS = 15 * 60  # an unused daemon then exits, giving its memory back
+_POLL = 2.0  # seconds between an idle daemon's checks that it is still the project's
+_ANSWER_WAIT = 300.0  # a daemon taking longer is taken for stuck: the command builds itself
+_REQUEST_WAIT = 10.0
+_MAX_MESSAGE = 64 * 1024 * 1024
+_HEADER = struct.Struct("!I")
+# What the build reads from the environment, or Python's behaviour depends on.
+_ENVIRONMENT = (
+    "SOURCE_DATE_EPOCH",
+    "TZ",
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "PYTHONPATH",
+    "PYTHONHASHSEED",
+    "PYTHONIOENCODING",
+    "PYTHONUTF8",
+)
+_OTHER_COMMANDS = ("import", "serve", "deploy")
+_NO_DAEMON = "--no-daemon"
+
+
+def enabled() -> bool:
+    """Whether a daemon may be asked or left running: BROADSHEET_DAEMON=0 or 1 says, and
+    otherwise yes, but not in CI (CI is set), where nothing should outlive the job."""
+    setting = os.environ.get("BROADSHEET_DAEMON", "")
+    if setting:
+        return setting != "0"
+    return not os.environ.get("CI")
+
+
+def wanted(argv: Sequence[str]) -> bool:
+    """Whether this command line is a build that may ask the daemon (or leave one)."""
+    if not enabled() or _NO_DAEMON in argv or "-h" in argv or "--help" in argv:
+        return False
+    first = argv[0] if argv else "build"
+    return first == "build" or (first.startswith("-") and first != "--version")
+
+
+def ask(argv: Sequence[str]) -> int | None:
+    """Have the project's daemon run this build: its exit code, once what the build prints is
+    printed; or None when there is no daemon, or it declined (then build in this process)."""
+    if not wanted(argv):
+        return None
+    path = socket_path(os.getcwd())
+    if path is None or not os.path.exists(path):
+        return None
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+            connection.settimeout(_ANSWER_WAIT)
+            connection.connect(path)
+            _send(connection, {"argv": list(argv), "folder": os.getcwd(), "made": made_with()})
+            answer = _receive(connection)
+    except ConnectionRefusedError:  # the socket of a daemon that was killed
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        return None
+    except (OSError, ValueError):
+        return None  # it went away, or was too slow to answer: build here
+    if "declined" in answer:
+        if "-v" in argv or "--verbose" in argv:
+            print(f"  daemon: declined ({answer['declined']}); building here", file=sys.stderr)
+        return None
+    sys.stderr.write(answer["stderr"])
+    sys.stdout.write(answer["stdout"])
+    return int(answer["code"])
+
+
+def socket_path(project: str, make: bool = False) -> str | None:
+    """Where the daemon of the project in folder `project` listens; None when the folder for
+    it is not this user's alone (or cannot be made, with `make`)."""
+    import hashlib
+
+    real = os.path.realpath(project).encode("utf-8", "surrogateescape")
+    name = hashlib.sha256(real).hexdigest()[:24] + ".sock"
+    for base in (os.environ.get("TMPDIR"), "/tmp"):
+        folder = os.path.join(base or "/tmp", f"broadsheet-{os.getuid()}")
+        if len(os.path.join(folder, name).encode()) <= _MAX_SOCKET_PATH:
+            break
+    else:
+        return None
+    if make:
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(folder, 0o700)
+    try:
+        info = os.lstat(folder)
+    except OSError:
+        return None
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        return None
+    return os.path.join(folder, name)
+
+
+def made_with() -> dict[str, Any]:
+    """What a daemon must have been made with to run a build for this process."""
+    return {
+        "code": repr(generator()),
+        "python": [sys.executable, sys.version],
+        "environment": {name: os.environ.get(name) for name in _ENVIRONMENT},
+        "user": os.getuid(),
+    }
+
+
+def _send(connection: socket.socket, message: dict[str, Any]) -> None:
+    data = json.dumps(message).encode("utf-8", "surrogatepass")
+    connection.sendall(_HEADER.pack(len(data)) + data)
+
+
+def _receive(connection: socket.socket) -> dict[str, Any]:
+    (size,) = _HEADER.unpack(_read_exactly(connection, _HEADER.size))
+    if size > _MAX_MESSAGE:
+        raise ValueError("message too large")
+    message = json.loads(_read_exactly(connection, size).decode("utf-8", "surrogatepass"))
+    if not isinstance(message, dict):
+        raise ValueError("not a message")
+    return message
+
+
+def _read_exactly(connection: socket.socket, size: int) -> bytes:
+    parts: list[bytes] = []
+    while size:
+        part = connection.recv(min(size, 1 << 20))
+        if not part:
+            raise ValueError("connection closed")
+        parts.append(part)
+        size -= len(part)
+    return b"".join(parts)
+
+
+# The daemon's side: runs in the process snapshot.py leaves in the background.
+
+
+def serve(resident: Resident, root: Path, lock: int) -> None:
+    """Listen for builds of `root` and run them with `resident`, the plan in memory, until
+    idle too long or no longer the project's daemon. `lock` (the plan's, held by this process
+    while it wrote the plan) is released once the daemon is listening, so that whoever waits
+    for the plan finds the daemon ready too."""
+    import fcntl
+    import gc
+
+    from broadsheet.snapshot import keep_resident
+
+    os.chdir(root)
+    path = socket_path(".", make=True)
+    try:
+        if path is None:
+            return  # no folder of the user's own for it: the plan on disk serves the next build
+        listener, identity = _listen(path)
+    except OSError:
+        return  # a file system without sockets: likewise
+    fcntl.flock(lock, fcntl.LOCK_UN)
+    os.close(lock)
+    keep_resident(resident)
+    gc.freeze()  # what the build made stays: collections need not look at it
+    gc.enable()
+    with listener:
+        try:
+            _answer_until_done(listener, path, identity, root)
+        finally:
+            if _is_ours(path, identity):
+                os.unlink(path)
+
+
+def _listen(path: str) -> tuple[socket.socket, tuple[int, int]]:
+    """A listening socket at `path`, readable and writable by this user only; put in place of
+    any earlier daemon's at once (that daemon sees it and exits)."""
+    temporary = f"{path}-{os.getpid()}"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    mask = os.umask(0o177)
+    try:
+        if os.path.lexists(temporary):
+            os.unlink(temporary)
+        listener.bind(temporary)
+        listener.listen(8)
+        os.replace(temporary, path)
+        info = os.stat(path)
+    except OSError:
+        listener.close()
+        raise
+    finally:
+        os.umask(mask)
+    return listener, (info.st_dev, info.st_ino)
+
+
+def _is_ours(path: str, identity: tuple[int, int]) -> bool:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return False
+    return (info.st_dev, info.st_ino) == identity
+
+
+def _still_wanted(path: str, identity: tuple[int, int], root: Path) -> bool:
+    """Whether this is still the daemon of a project that is where it was, cache and all."""
+    try:
+        return _is_ours(path, identity) and os.path.isdir(_CACHE) and os.path.samefile(root, ".")
+    except OSError:
+        return False
+
+
+def _answer_until_done(
+    listener: socket.socket, path: str, identity: tuple[int, int], root: Path
+) -> None:
+    import time
+
+    listener.settimeout(_POLL)
+    last = time.monotonic()
+    while True:
+        try:
+            connection, _ = listener.accept()
+        except TimeoutError:
+            if time.monotonic() - last > IDLE_SECONDS or not _still_wanted(path, identity, root):
+                return
+            continue
+        with connection:
+            if not _answer(connection, root):
+                return
+        last = time.monotonic()
+
+
+def _answer(connection: socket.socket, root: Path) -> bool:
+    """Run one command for whoever asked; tell whether to go on serving."""
+    connection.settimeout(_REQUEST_WAIT)
+    try:
+        if not _same_user(connection):
+            return True
+        request = _receive(connection)
+    except (OSError, ValueError):
+        return True  # not one of ours, or gone: keep serving
+    if request.get("stop"):
+        _reply(connection, {"stopped": os.getpid()})
+        return False
+    why = _declined(request, root)
+    code, printed, shown = 0, "", ""
+    if why is None:
+        code, printed, shown, why = _run(request["argv"], root)
+    if why is not None:
+        _reply(connection, {"declined": why})
+        return False  # the command builds in full, and leaves a daemon of its own
+    _reply(connection, {"code": code, "stdout": printed, "stderr": shown})
+    return code == 0  # after an error, start afresh
+
+
+def _reply(connection: socket.socket, message: dict[str, Any]) -> None:
+    with contextlib.suppress(OSError):  # the command was interrupted: what it asked is done
+        _send(connection, message)
+
+
+def _same_user(connection: socket.socket) -> bool:
+    """Where the system says who connected (Linux), that it is this process's user; elsewhere
+    the socket file's mode keeps others out."""
+    peer = getattr(socket, "SO_PEERCRED", None)
+    if peer is None:
+        return True
+    credentials = struct.Struct("3i")
+    _pid, uid, _gid = credentials.unpack(
+        connection.getsockopt(socket.SOL_SOCKET, peer, credentials.size)
+    )
+    return uid == os.getuid()
+
+
+def _declined(request: dict[str, Any], root: Path) -> str | None:
+    """Why this daemon cannot run the command asked for, or None if it can."""
+    argv = request.get("argv")
+    if not isinstance(argv, list) or not all(isinstance(a, str) for a in argv):
+        return "not a command line"
+    if not wanted(argv):
+        return "not a build"
+    try:
+        if not os.path.samefile(str(request.get("folder")), root):
+            return "asked from another folder"
+    except OSError:
+        return "asked from another folder"
+    if not os.path.isdir(_CACHE):
+        return "the project's .cache/ was deleted"
+    if request.get("made") != made_with():
+        return "the code, Python, libraries or environment changed since it started"
+    if "--no-import" not in argv and _has_entries(root / "content" / "inbox"):
+        return "content/inbox/ has files to import"
+    return None
+
+
+def _has_entries(folder: Path) -> bool:
+    try:
+        with os.scandir(folder) as entries:
+            return any(True for _ in entries)
+    except OSError:
+        return False
+
+
+def _run(argv: list[str], root: Path) -> tuple[int, str, str, str | None]:
+    """Run the command as build.py would, capturing what it prints: (exit code, stdout,
+    stderr, None); or why it must run in the asking process instead."""
+    import io
+
+    from broadsheet.cli import main
+    from broadsheet.snapshot import FullBuildNeeded
+
+    printed, shown = io.StringIO(), io.StringIO()
+    try:
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(shown):
+            code = main(argv, root)
+    except FullBuildNeeded:
+        return 0, "", "", "the build must run in full"
+    except SystemExit:
+        return 0, "", "", "a command line for the command itself to answer"
+    except Exception as exc:  # the command itself will show it, with its traceback if asked
+        return 0, "", "", f"failed with {type(exc).__name__}"
+    return code, printed.getvalue(), shown.getvalue(), None
