@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import socket
 import stat
 import struct
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
 
 _MAX_SOCKET_PATH = 96  # a socket's path has room for 103 bytes or more; ".sock-<pid>" fits
 _CACHE = os.path.join(".cache", "broadsheet")  # a daemon lives as long as its project's cache
+_ERROR = os.path.join(_CACHE, "daemon.error")  # the traceback of the daemon's last failure
 IDLE_SECONDS = 15 * 60  # an unused daemon then exits, giving its memory back
 _POLL = 2.0  # seconds between an idle daemon's checks that it is still the project's
 _ANSWER_WAIT = 300.0  # a daemon taking longer is taken for stuck: the command builds itself
@@ -75,7 +77,9 @@ def enabled() -> bool:
 
 def wanted(argv: Sequence[str]) -> bool:
     """Whether this command line is a build that may ask the daemon (or leave one)."""
-    if not enabled() or _NO_DAEMON in argv or "-h" in argv or "--help" in argv:
+    if not enabled() or "-h" in argv or "--help" in argv:
+        return False
+    if any(len(arg) > 5 and _NO_DAEMON.startswith(arg) for arg in argv):  # argparse takes --no-d
         return False
     first = argv[0] if argv else "build"
     return first == "build" or (first.startswith("-") and first != "--version")
@@ -93,21 +97,22 @@ def ask(argv: Sequence[str]) -> int | None:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
             connection.settimeout(_ANSWER_WAIT)
             connection.connect(path)
+            if not _same_user(connection):
+                return None
             _send(connection, {"argv": list(argv), "folder": os.getcwd(), "made": made_with()})
             answer = _receive(connection)
-    except ConnectionRefusedError:  # the socket of a daemon that was killed
-        with contextlib.suppress(OSError):
-            os.unlink(path)
-        return None
-    except (OSError, ValueError):
-        return None  # it went away, or was too slow to answer: build here
-    if "declined" in answer:
-        if "-v" in argv or "--verbose" in argv:
-            print(f"  daemon: declined ({answer['declined']}); building here", file=sys.stderr)
-        return None
-    sys.stderr.write(answer["stderr"])
-    sys.stdout.write(answer["stdout"])
-    return int(answer["code"])
+        if "declined" in answer:
+            if "-v" in argv or "--verbose" in argv:
+                print(f"  daemon: declined ({answer['declined']}); building here", file=sys.stderr)
+            return None
+        code, printed, shown = int(answer["code"]), str(answer["stdout"]), str(answer["stderr"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # none listening (a killed daemon's socket), gone, too slow, or garbled
+    except KeyboardInterrupt:  # as a build in this process would; the daemon's build finishes
+        return 130
+    sys.stderr.write(shown)
+    sys.stdout.write(printed)
+    return code
 
 
 def socket_path(project: str, make: bool = False) -> str | None:
@@ -142,7 +147,16 @@ def made_with() -> dict[str, Any]:
         "python": [sys.executable, sys.version],
         "environment": {name: os.environ.get(name) for name in _ENVIRONMENT},
         "user": os.getuid(),
+        "umask": _umask(),  # the modes of the files the build writes
+        "flags": repr(sys.flags),
+        "path": sys.path[1:],  # [0] is the script's folder: build.py's, or a test's
     }
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _send(connection: socket.socket, message: dict[str, Any]) -> None:
@@ -184,17 +198,18 @@ def serve(resident: Resident, root: Path, lock: int) -> None:
 
     from broadsheet.snapshot import keep_resident
 
-    os.chdir(root)
-    path = socket_path(".", make=True)
     try:
+        os.chdir(root)
+        path = socket_path(".", make=True)
         if path is None:
             return  # no folder of the user's own for it: the plan on disk serves the next build
         listener, identity = _listen(path)
     except OSError:
-        return  # a file system without sockets: likewise
+        return  # a file system without sockets, a missing /tmp: likewise
     fcntl.flock(lock, fcntl.LOCK_UN)
     os.close(lock)
     keep_resident(resident)
+    signal.signal(signal.SIGTERM, _exit_on_signal)  # so that its socket goes with it
     gc.freeze()  # what the build made stays: collections need not look at it
     gc.enable()
     with listener:
@@ -203,6 +218,10 @@ def serve(resident: Resident, root: Path, lock: int) -> None:
         finally:
             if _is_ours(path, identity):
                 os.unlink(path)
+
+
+def _exit_on_signal(number: int, _frame: object) -> None:
+    raise SystemExit(128 + number)
 
 
 def _listen(path: str) -> tuple[socket.socket, tuple[int, int]]:
@@ -257,32 +276,38 @@ def _answer_until_done(
                 return
             continue
         with connection:
-            if not _answer(connection, root):
-                return
-        last = time.monotonic()
+            outcome = _answer(connection, root)
+        if outcome is _DONE:
+            return
+        if outcome is _SERVED:  # a probe or a stranger does not keep a daemon alive
+            last = time.monotonic()
 
 
-def _answer(connection: socket.socket, root: Path) -> bool:
-    """Run one command for whoever asked; tell whether to go on serving."""
+_SERVED, _IGNORED, _DONE = "served", "ignored", "done"
+
+
+def _answer(connection: socket.socket, root: Path) -> str:
+    """Run one command for whoever asked; tell whether it was served, ignored, or the daemon
+    is done (stopped, declined, or after an error: the command that follows starts afresh)."""
     connection.settimeout(_REQUEST_WAIT)
     try:
         if not _same_user(connection):
-            return True
+            return _IGNORED
         request = _receive(connection)
     except (OSError, ValueError):
-        return True  # not one of ours, or gone: keep serving
+        return _IGNORED  # not one of ours, or gone: keep serving
     if request.get("stop"):
         _reply(connection, {"stopped": os.getpid()})
-        return False
+        return _DONE
     why = _declined(request, root)
     code, printed, shown = 0, "", ""
     if why is None:
         code, printed, shown, why = _run(request["argv"], root)
     if why is not None:
         _reply(connection, {"declined": why})
-        return False  # the command builds in full, and leaves a daemon of its own
+        return _DONE  # the command builds by itself, and may leave a daemon of its own
     _reply(connection, {"code": code, "stdout": printed, "stderr": shown})
-    return code == 0  # after an error, start afresh
+    return _SERVED if code == 0 else _DONE
 
 
 def _reply(connection: socket.socket, message: dict[str, Any]) -> None:
@@ -291,10 +316,10 @@ def _reply(connection: socket.socket, message: dict[str, Any]) -> None:
 
 
 def _same_user(connection: socket.socket) -> bool:
-    """Where the system says who connected (Linux), that it is this process's user; elsewhere
-    the socket file's mode keeps others out."""
+    """Where the system says who is at the other end (Linux), that it is this process's user;
+    elsewhere the socket folder's mode keeps others out."""
     peer = getattr(socket, "SO_PEERCRED", None)
-    if peer is None:
+    if peer is None or not sys.platform.startswith("linux"):
         return True
     credentials = struct.Struct("3i")
     _pid, uid, _gid = credentials.unpack(
@@ -319,17 +344,7 @@ def _declined(request: dict[str, Any], root: Path) -> str | None:
         return "the project's .cache/ was deleted"
     if request.get("made") != made_with():
         return "the code, Python, libraries or environment changed since it started"
-    if "--no-import" not in argv and _has_entries(root / "content" / "inbox"):
-        return "content/inbox/ has files to import"
     return None
-
-
-def _has_entries(folder: Path) -> bool:
-    try:
-        with os.scandir(folder) as entries:
-            return any(True for _ in entries)
-    except OSError:
-        return False
 
 
 def _run(argv: list[str], root: Path) -> tuple[int, str, str, str | None]:
@@ -348,6 +363,10 @@ def _run(argv: list[str], root: Path) -> tuple[int, str, str, str | None]:
         return 0, "", "", "the build must run in full"
     except SystemExit:
         return 0, "", "", "a command line for the command itself to answer"
-    except Exception as exc:  # the command itself will show it, with its traceback if asked
-        return 0, "", "", f"failed with {type(exc).__name__}"
+    except Exception as exc:  # a bug of the daemon's: the command builds by itself
+        import traceback
+
+        with contextlib.suppress(OSError), open(_ERROR, "w", encoding="utf-8") as report:
+            traceback.print_exc(file=report)
+        return 0, "", "", f"failed with {type(exc).__name__}, see {_ERROR}"
     return code, printed.getvalue(), shown.getvalue(), None

@@ -38,7 +38,8 @@ def input_stamp(ctx: BuildContext, entries: Inputs) -> str | None:
     that another change in the same clock tick would not show (no early stop)."""
     if entries and max(e[2] for e in entries) > time.time_ns() - RACY_NS:
         return None
-    return digest_of(generator(), repr(ctx.config), ctx.drafts, ctx.strict, tuple(entries))
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")  # the date of an empty site's feeds
+    return digest_of(generator(), repr(ctx.config), ctx.drafts, ctx.strict, epoch, tuple(entries))
 
 
 def _scan(folder: Path, prefix: str, entries: Inputs, seen: set[str]) -> None:

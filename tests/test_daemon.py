@@ -5,6 +5,7 @@ answers no one else, and goes away when its project does."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -56,8 +57,20 @@ class Project:
         with pytest.MonkeyPatch.context() as patch:
             patch.setenv("TMPDIR", str(self.sockets))
             path = daemon.socket_path(str(self.root))
-        assert path is not None
-        return Path(path)
+        return Path(path) if path else self.sockets / "no-socket-folder-yet"
+
+    def made_with(self, **changes: object) -> dict:
+        """What a `python build.py` of this project sends the daemon as its making."""
+        code = "import json, broadsheet.daemon as d; print(json.dumps(d.made_with()))"
+        printed = subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=self.root,
+            env=self.environment,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        return {**json.loads(printed), **changes}
 
     def wait_for_daemon(self) -> None:
         """Wait until a daemon a full build left is listening (it first writes the plan)."""
@@ -206,10 +219,7 @@ def test_what_is_not_an_edit_of_articles_is_declined_and_built_in_full(
     if change not in ("inbox", "settings"):  # not the site a plain full build makes
         assert_matches_a_full_build(root, tmp_path / "scratch")
     new_pid = served.pid()
-    if change == "environment":  # nothing to build then: no new daemon, until a full build
-        assert new_pid is None
-    else:
-        assert new_pid is not None and new_pid != old_pid
+    assert new_pid is not None and new_pid != old_pid
 
 
 def test_an_error_is_shown_by_the_command_as_without_a_daemon(served: Project) -> None:
@@ -261,16 +271,27 @@ def test_a_command_from_another_folder_or_with_other_code_is_declined(
     served: Project, tmp_path: Path
 ) -> None:
     path = str(served.socket())
-    asked = {"argv": ["-v"], "folder": str(tmp_path), "made": daemon.made_with()}
+    asked = {"argv": ["-v"], "folder": str(tmp_path), "made": served.made_with()}
     assert "another folder" in ask_raw(path, asked)["declined"]
     edit(served.root, "templates/article.html", "</article>", "<p>More.</p></article>")
     served.build()  # a full build: a new daemon
     path = str(served.socket())
-    made = daemon.made_with()
-    made["environment"]["PYTHONPATH"] = str(REPO)
-    made["code"] = "another version"
-    asked = {"argv": ["-v"], "folder": str(served.root), "made": made}
-    assert "code" in ask_raw(path, asked)["declined"]
+    for change in ({"code": "another version"}, {"umask": 0o077}, {"flags": "-X utf8"}):
+        asked = {"argv": ["-v"], "folder": str(served.root), "made": served.made_with(**change)}
+        assert "the code, Python" in ask_raw(path, asked)["declined"]
+        served.build()  # the declined command's own build leaves a new daemon
+        path = str(served.socket())
+
+
+def test_someone_else_is_not_answered(served: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The daemon's side of the check: the peer's user, from the system, must be its own."""
+    here, there = socket.socketpair()
+    with here, there:
+        daemon._send(there, {"stop": True})
+        monkeypatch.setattr(os, "getuid", lambda: 12345)
+        assert daemon._answer(here, served.root) == daemon._IGNORED
+        monkeypatch.undo()
+        assert daemon._answer(here, served.root) == daemon._DONE  # the same message, answered
 
 
 def ask_raw(path: str, message: dict) -> dict:
@@ -291,13 +312,30 @@ def test_deleting_the_cache_stops_the_daemon(served: Project) -> None:
 def test_a_newer_full_build_takes_over_and_the_old_daemon_leaves(served: Project) -> None:
     old_pid = served.pid()
     assert old_pid is not None
-    (served.root / "templates/article.html").touch()  # a full build, not asking the daemon
+    edit(served.root, "templates/article.html", "</article>", "<p>More.</p></article>")
     assert served.build("--no-daemon").returncode == 0
     assert served.pid() == old_pid  # --no-daemon leaves the old one alone
-    edit(served.root, "templates/article.html", "</article>", "<p>More.</p></article>")
-    assert served.build().returncode == 0
-    wait_for_exit(old_pid)
-    assert served.pid() not in (None, old_pid)
+    edit(served.root, "templates/article.html", "<p>More.</p>", "<p>Even more.</p>")
+    no_asking = "from broadsheet.cli import run; run([])"  # builds without asking the daemon
+    subprocess.run(
+        [sys.executable, "-c", no_asking], cwd=served.root, env=served.environment, check=True
+    )
+    served.wait_for_daemon()
+    new_pid = served.pid()
+    assert new_pid not in (None, old_pid)
+    wait_for_exit(old_pid)  # its socket was taken: it left by itself
+    assert served.pid() == new_pid
+
+
+def test_an_imported_inbox_leaves_a_daemon_for_the_next_edit(served: Project) -> None:
+    (served.root / "content/inbox").mkdir()
+    shutil.copy(REPO / "tests/fixtures/import/two_articles.txt", served.root / "content/inbox")
+    imported = served.build()
+    assert imported.returncode == 0 and "daemon: declined" in imported.stderr
+    assert list((served.root / "content/inbox/done").iterdir())  # what stays in the inbox
+    edit(served.root, A, "faint comet", "faint, slow comet")
+    again = served.build()
+    assert ANSWERED.search(again.stderr), again.stderr
 
 
 def test_an_interrupted_command_leaves_the_daemon_serving(served: Project) -> None:
@@ -315,8 +353,7 @@ def test_an_interrupted_command_leaves_the_daemon_serving(served: Project) -> No
 
 def test_the_answer_is_json_of_what_the_command_prints(served: Project) -> None:
     edit(served.root, A, "faint comet", "faint, slow comet")
-    made = daemon.made_with()
-    made["environment"]["PYTHONPATH"] = str(REPO)  # as the builds' own
+    made = served.made_with()
     answer = ask_raw(str(served.socket()), {"argv": [], "folder": str(served.root), "made": made})
     assert answer["code"] == 0 and answer["stdout"] == ""
     assert answer["stderr"].startswith("built 16 articles")
