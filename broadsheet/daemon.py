@@ -220,8 +220,12 @@ def serve(resident: Resident, root: Path, lock: int) -> None:
                 os.unlink(path)
 
 
+class _Terminated(BaseException):
+    """SIGTERM: past every handler of the build's (not a command line's SystemExit)."""
+
+
 def _exit_on_signal(number: int, _frame: object) -> None:
-    raise SystemExit(128 + number)
+    raise _Terminated(number)
 
 
 def _listen(path: str) -> tuple[socket.socket, tuple[int, int]]:

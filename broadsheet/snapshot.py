@@ -317,6 +317,6 @@ def _kept() -> bytes:
 def _header(ctx: BuildContext, output: Path) -> bytes:
     """What a snapshot must have been made with: this code, Python, libraries, settings and
     output folder."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")  # the date of an empty site's feeds
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")  # dates the feeds when set (pipeline)
     made_with = digest_of(cache_salt(ctx.config), ctx.drafts, ctx.strict, str(output), epoch)
     return _MAGIC + made_with.encode("ascii") + b"\n"

@@ -38,7 +38,7 @@ def input_stamp(ctx: BuildContext, entries: Inputs) -> str | None:
     that another change in the same clock tick would not show (no early stop)."""
     if entries and max(e[2] for e in entries) > time.time_ns() - RACY_NS:
         return None
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")  # the date of an empty site's feeds
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")  # dates the feeds when set (pipeline)
     return digest_of(generator(), repr(ctx.config), ctx.drafts, ctx.strict, epoch, tuple(entries))
 
 

@@ -40,7 +40,9 @@ class Project:
             "BROADSHEET_DAEMON": "1",
         }
 
-    def build(self, *args: str, **environment: str) -> subprocess.CompletedProcess[str]:
+    def build(
+        self, *args: str, umask: int = 0o022, **environment: str
+    ) -> subprocess.CompletedProcess[str]:
         finished = subprocess.run(
             [sys.executable, str(REPO / "build.py"), "-v", *args],
             cwd=self.root,
@@ -49,6 +51,7 @@ class Project:
             text=True,
             timeout=120,
             check=False,
+            preexec_fn=lambda: os.umask(umask),
         )
         self.wait_for_daemon()
         return finished
@@ -214,6 +217,8 @@ def test_what_is_not_an_edit_of_articles_is_declined_and_built_in_full(
     again = served.build(*args, **environment)
     assert again.returncode == 0, again.stderr
     assert "daemon: declined" in again.stderr
+    if change == "inbox":  # imported by the command itself: its report is shown
+        assert "wrote content/articles/" in again.stdout
     assert not ANSWERED.search(again.stderr)
     wait_for_exit(old_pid)  # it declined, and left: the full build left a new daemon
     if change not in ("inbox", "settings"):  # not the site a plain full build makes
@@ -276,11 +281,24 @@ def test_a_command_from_another_folder_or_with_other_code_is_declined(
     edit(served.root, "templates/article.html", "</article>", "<p>More.</p></article>")
     served.build()  # a full build: a new daemon
     path = str(served.socket())
-    for change in ({"code": "another version"}, {"umask": 0o077}, {"flags": "-X utf8"}):
-        asked = {"argv": ["-v"], "folder": str(served.root), "made": served.made_with(**change)}
+    for number, change in enumerate(({"code": "another"}, {"umask": 0o077}, {"flags": "-X"})):
+        made = served.made_with()
+        assert change.keys() <= made.keys()
+        asked = {"argv": ["-v"], "folder": str(served.root), "made": {**made, **change}}
         assert "the code, Python" in ask_raw(path, asked)["declined"]
-        served.build()  # the declined command's own build leaves a new daemon
+        edit(served.root, A, "faint comet", f"faint comet ({number})")
+        served.build()  # the declined command's own build leaves a daemon again
         path = str(served.socket())
+        assert served.pid() is not None
+
+
+def test_a_command_with_another_umask_is_declined(served: Project) -> None:
+    """The files a build writes get the asking command's modes, not the daemon's."""
+    edit(served.root, A, "faint comet", "faint, slow comet")
+    again = served.build(umask=0o077)
+    assert "daemon: declined" in again.stderr and not ANSWERED.search(again.stderr)
+    page = served.root / "site" / A_PAGE
+    assert page.stat().st_mode & 0o077 == 0
 
 
 def test_someone_else_is_not_answered(served: Project, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -332,6 +350,7 @@ def test_an_imported_inbox_leaves_a_daemon_for_the_next_edit(served: Project) ->
     shutil.copy(REPO / "tests/fixtures/import/two_articles.txt", served.root / "content/inbox")
     imported = served.build()
     assert imported.returncode == 0 and "daemon: declined" in imported.stderr
+    assert "wrote content/articles/" in imported.stdout
     assert list((served.root / "content/inbox/done").iterdir())  # what stays in the inbox
     edit(served.root, A, "faint comet", "faint, slow comet")
     again = served.build()
@@ -349,6 +368,7 @@ def test_an_interrupted_command_leaves_the_daemon_serving(served: Project) -> No
     assert ANSWERED.search(again.stderr) and served.pid() == pid
     os.kill(pid, signal.SIGTERM)
     wait_for_exit(pid)
+    assert not served.socket().exists()  # it removed its socket on the way out
 
 
 def test_the_answer_is_json_of_what_the_command_prints(served: Project) -> None:
@@ -357,3 +377,30 @@ def test_the_answer_is_json_of_what_the_command_prints(served: Project) -> None:
     answer = ask_raw(str(served.socket()), {"argv": [], "folder": str(served.root), "made": made})
     assert answer["code"] == 0 and answer["stdout"] == ""
     assert answer["stderr"].startswith("built 16 articles")
+
+
+@pytest.mark.parametrize("reply", [b"\x00\x00\x00\x05hello", b'\x00\x00\x00\x07{"x":1}', b""])
+def test_a_garbled_or_missing_answer_means_building_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reply: bytes
+) -> None:
+    import threading
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setenv("BROADSHEET_DAEMON", "1")
+    monkeypatch.chdir(tmp_path)
+    path = daemon.socket_path(str(tmp_path), make=True)
+    assert path is not None
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as listener:
+        listener.bind(path)
+        listener.listen(1)
+
+        def answer() -> None:
+            connection, _ = listener.accept()
+            with connection:
+                daemon._receive(connection)
+                connection.sendall(reply)
+
+        thread = threading.Thread(target=answer)
+        thread.start()
+        assert daemon.ask(["-v"]) is None
+        thread.join()
