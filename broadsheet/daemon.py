@@ -197,6 +197,7 @@ def serve(resident: Resident, root: Path, lock: int) -> None:
     import gc
 
     from broadsheet.snapshot import keep_resident
+    from broadsheet.write import prepare_spare
 
     try:
         os.chdir(root)
@@ -206,6 +207,7 @@ def serve(resident: Resident, root: Path, lock: int) -> None:
         listener, identity = _listen(path)
     except OSError:
         return  # a file system without sockets, a missing /tmp: likewise
+    prepare_spare(resident.output)  # so that the first edit after a cold build need not
     fcntl.flock(lock, fcntl.LOCK_UN)
     os.close(lock)
     keep_resident(resident)

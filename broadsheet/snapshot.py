@@ -102,6 +102,7 @@ class Resident(Snapshot):
     kept: Plan
     places: Places
     header: bytes  # what it was made with (see _header)
+    output: Path  # the folder it builds
 
     def plan(self, ctx: BuildContext) -> tuple[Plan, Places] | None:
         return self.kept, self.places
@@ -182,7 +183,7 @@ def save_snapshot(
 
             resident = Resident(
                 index["inputs"], scanned_ns, plan.deps.whole_site, None,
-                kept=plan, places=state["places"], header=header,
+                kept=plan, places=state["places"], header=header, output=output,
             )  # fmt: skip
             serve(resident, ctx.root, lock)
 
@@ -199,7 +200,7 @@ def leave_daemon(
     inputs_now = {name: (size, mtime) for name, size, mtime in inputs}
     resident = Resident(
         inputs_now, scanned_ns, plan.deps.whole_site, None,
-        kept=plan, places=places, header=_header(ctx, output),
+        kept=plan, places=places, header=_header(ctx, output), output=output,
     )  # fmt: skip
 
     def stay(lock: int) -> None:

@@ -219,6 +219,26 @@ def _write_changes(
     return WriteStats(len(changed), len(manifest) - len(changed), len(removals))
 
 
+def prepare_spare(output: Path) -> None:
+    """Make the spare copy of `output` now, if the next build that changes the folder would
+    have to: the build daemon does it while it waits for that build. Anything in the way
+    (another build holding the folder, a disk error) leaves it to that build."""
+    lock_path = output.parent / f".{output.name}.lock"
+    try:
+        with open(lock_path, "a+") as handle:
+            if not take_lock(handle.fileno(), fcntl.LOCK_EX, 1.0):  # the build that left it
+                return
+            try:
+                _recover(output)
+                manifest = read_manifest(output)
+                if manifest:
+                    _ready_spare(output, manifest)
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+    except (OSError, OutputError):
+        return
+
+
 def _ready_spare(output: Path, previous: Manifest) -> Path:
     """Return the spare folder, (re)made as a hard-linked copy of the output if it is not one."""
     spare = _spare_path(output)

@@ -404,3 +404,13 @@ def test_a_garbled_or_missing_answer_means_building_here(
         thread.start()
         assert daemon.ask(["-v"]) is None
         thread.join()
+
+
+def test_the_daemon_makes_the_spare_copy_before_the_first_edit(served: Project) -> None:
+    """A cold build writes site/ beside it and renames it into place; the spare copy that later
+    builds change (a hard link per file) is made by the daemon, not by the first edit."""
+    spare = served.root / ".site-spare"
+    assert (spare / ".broadsheet-site").read_bytes() == (
+        served.root / "site/.broadsheet-site"
+    ).read_bytes()
+    assert (spare / A_PAGE).stat().st_ino == (served.root / "site" / A_PAGE).stat().st_ino
