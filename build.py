@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Broadsheet: build the site (`python build.py`), or run `import`, `serve`, `deploy`."""
+"""Broadsheet: build the site (`python build.py`), or run `import`, `serve`, `deploy`, `daemon`."""
 
 import sys
 

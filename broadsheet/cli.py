@@ -1,4 +1,4 @@
-"""Command line: build (the default), import, serve, deploy.
+"""Command line: build (the default), import, serve, deploy, daemon.
 
 The only module that catches BroadsheetError, prints it and picks the exit code: 0 success,
 1 content or template errors, 2 configuration or usage errors, 3 an unsafe output folder.
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from broadsheet.importer import ImportReport
 
 log = logging.getLogger("broadsheet")
-COMMANDS = ("build", "import", "serve", "deploy")
+COMMANDS = ("build", "import", "serve", "deploy", "daemon")
 
 
 def run(argv: Sequence[str]) -> NoReturn:
@@ -113,6 +113,16 @@ def _parser(command: str) -> argparse.ArgumentParser:
         "--force", action="store_true", help="publish even if site/ is stale or sources unsaved"
     )
     p.set_defaults(run=_run_deploy)
+
+    p = sub.add_parser(
+        "daemon",
+        parents=[common],
+        help="tell about the build daemon that holds the site, or stop it",
+    )
+    p.add_argument(
+        "action", nargs="?", default="status", choices=("status", "stop"), help="status or stop"
+    )
+    p.set_defaults(run=_run_daemon)
     return parser
 
 
@@ -191,6 +201,12 @@ def _run_build(args: argparse.Namespace, root: Path) -> int:
         log.info("some files in content/inbox/ could not be imported; they are still there")
         return 1
     return 0
+
+
+def _run_daemon(args: argparse.Namespace, root: Path) -> int:
+    from broadsheet.daemon import control
+
+    return control(args.action, root)
 
 
 def _run_deploy(args: argparse.Namespace, root: Path) -> int:

@@ -115,6 +115,37 @@ def ask(argv: Sequence[str]) -> int | None:
     return code
 
 
+def control(action: str, project: Path) -> int:
+    """`python build.py daemon status|stop`: tell about the daemon of `project`, or stop it."""
+    from broadsheet.snapshot import wait_for_writer
+
+    wait_for_writer(project)  # a full build's process may still be writing the plan
+    path = socket_path(str(project))
+    try:
+        if path is None or not os.path.exists(path):
+            raise FileNotFoundError
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+            connection.settimeout(_REQUEST_WAIT)
+            connection.connect(path)
+            if not _same_user(connection):
+                raise PermissionError
+            _send(connection, {action: True})
+            answer = _receive(connection)
+    except (OSError, ValueError):
+        print("no build daemon holds this project's site")
+        return 0
+    if action == "stop":
+        print(f"stopped the build daemon (process {answer.get('stopped')})")
+    else:
+        memory = answer.get("memory_mib")
+        print(
+            f"build daemon: process {answer.get('pid')}, {answer.get('builds')} builds run, "
+            f"idle {answer.get('idle')} s (it stays {answer.get('stays')} s more)"
+            + (f", {memory} MiB in memory" if memory is not None else "")
+        )
+    return 0
+
+
 def socket_path(project: str, make: bool = False) -> str | None:
     """Where the daemon of the project in folder `project` listens; None when the folder for
     it is not this user's alone (or cannot be made, with `make`)."""
@@ -273,12 +304,13 @@ def _answer_until_done(
     import time
 
     listener.settimeout(_POLL)
-    last = time.monotonic()
+    _STATUS["last"] = time.monotonic()
     while True:
         try:
             connection, _ = listener.accept()
         except TimeoutError:
-            if time.monotonic() - last > IDLE_SECONDS or not _still_wanted(path, identity, root):
+            idle = time.monotonic() - _STATUS["last"]
+            if idle > IDLE_SECONDS or not _still_wanted(path, identity, root):
                 return
             continue
         with connection:
@@ -286,7 +318,11 @@ def _answer_until_done(
         if outcome is _DONE:
             return
         if outcome is _SERVED:  # a probe or a stranger does not keep a daemon alive
-            last = time.monotonic()
+            _STATUS["last"] = time.monotonic()
+            _STATUS["builds"] += 1
+
+
+_STATUS = {"last": 0.0, "builds": 0}  # in the daemon: when it last ran a build, how many
 
 
 _SERVED, _IGNORED, _DONE = "served", "ignored", "done"
@@ -305,6 +341,9 @@ def _answer(connection: socket.socket, root: Path) -> str:
     if request.get("stop"):
         _reply(connection, {"stopped": os.getpid()})
         return _DONE
+    if request.get("status"):
+        _reply(connection, _status(root))
+        return _IGNORED
     why = _declined(request, root)
     code, printed, shown = 0, "", ""
     if why is None:
@@ -314,6 +353,26 @@ def _answer(connection: socket.socket, root: Path) -> str:
         return _DONE  # the command builds by itself, and may leave a daemon of its own
     _reply(connection, {"code": code, "stdout": printed, "stderr": shown})
     return _SERVED if code == 0 else _DONE
+
+
+def _status(root: Path) -> dict[str, Any]:
+    import time
+
+    idle = time.monotonic() - _STATUS["last"]
+    memory = None
+    with (
+        contextlib.suppress(OSError, ValueError, IndexError, StopIteration),
+        open("/proc/self/status", encoding="ascii") as status,
+    ):
+        memory = next(int(ln.split()[1]) for ln in status if ln.startswith("VmRSS:")) // 1024
+    return {
+        "pid": os.getpid(),
+        "project": str(root),
+        "builds": _STATUS["builds"],
+        "idle": round(idle),
+        "stays": max(0, round(IDLE_SECONDS - idle)),
+        "memory_mib": memory,
+    }
 
 
 def _reply(connection: socket.socket, message: dict[str, Any]) -> None:

@@ -305,6 +305,20 @@ def load_snapshot(ctx: BuildContext, output: Path) -> Iterator[Snapshot | None]:
             yield Snapshot(index["inputs"], index["scanned_ns"], index["whole_site"], stream)
 
 
+def wait_for_writer(root: Path) -> None:
+    """Wait (at most LOCK_WAIT) for the process a full build left writing its plan, if any."""
+    try:
+        lock = os.open(root / CACHE_DIR / LOCK_NAME, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        take_lock(lock, fcntl.LOCK_SH, LOCK_WAIT)
+    except OSError:
+        pass
+    finally:
+        os.close(lock)
+
+
 def is_kept(recipe: Recipe) -> bool:
     """Tell whether `recipe` can only keep the file a previous build wrote: a static file of a
     kept plan, whose bytes are not kept (its feeds are made again from the site)."""

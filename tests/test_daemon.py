@@ -43,8 +43,13 @@ class Project:
     def build(
         self, *args: str, umask: int = 0o022, **environment: str
     ) -> subprocess.CompletedProcess[str]:
+        return self.command("-v", *args, umask=umask, **environment)
+
+    def command(
+        self, *args: str, umask: int = 0o022, **environment: str
+    ) -> subprocess.CompletedProcess[str]:
         finished = subprocess.run(
-            [sys.executable, str(REPO / "build.py"), "-v", *args],
+            [sys.executable, str(REPO / "build.py"), *args],
             cwd=self.root,
             env={**self.environment, **environment},
             capture_output=True,
@@ -414,3 +419,19 @@ def test_the_daemon_makes_the_spare_copy_before_the_first_edit(served: Project) 
         served.root / "site/.broadsheet-site"
     ).read_bytes()
     assert (spare / A_PAGE).stat().st_ino == (served.root / "site" / A_PAGE).stat().st_ino
+
+
+def test_daemon_status_and_stop_from_the_command_line(served: Project) -> None:
+    pid = served.pid()
+    edit(served.root, A, "faint comet", "faint, slow comet")
+    served.build()
+    status = served.command("daemon")
+    assert status.returncode == 0
+    assert f"build daemon: process {pid}, 1 builds run, idle " in status.stdout
+    assert "MiB in memory" in status.stdout
+    stopped = served.command("daemon", "stop")
+    assert stopped.stdout == f"stopped the build daemon (process {pid})\n"
+    assert pid is not None
+    wait_for_exit(pid)
+    gone = served.command("daemon", "status").stdout
+    assert gone == "no build daemon holds this project's site\n"
