@@ -238,9 +238,9 @@ def _import_inbox(args: argparse.Namespace, root: Path, config: Config) -> bool:
         return False
     from broadsheet import importer  # the importer's modules load only when there is an inbox
     from broadsheet.rawinput import inbox_files
-    from broadsheet.snapshot import refuse_full_build
+    from broadsheet.snapshot import in_daemon, refuse_full_build
 
-    if inbox_files(root / "content" / "inbox", root)[0]:
+    if in_daemon() and inbox_files(root / "content" / "inbox", root)[0]:
         refuse_full_build()  # the build daemon does not import: new articles need a full build
     report = importer.import_inbox(root, config)
     _print_import(report)

@@ -1,21 +1,20 @@
 """DAEMON: the last build kept in memory, so that `python build.py` after an edit is an update.
 
-A full build into the site's folder leaves a process behind: the one that writes its plan to
-.cache/ (snapshot.py) stays, holding that plan in memory, and listens on a socket of the
-project's (in a folder of the user's own under $TMPDIR or /tmp, so that nothing in the
-project is a socket that copying it would trip on) until it has been idle for IDLE_SECONDS. The next
-`python build.py` (build.py calls `ask` before importing anything else) sends it its command
-line; the daemon runs that command as the command itself would, with the plan it holds instead
-of one read from disk, and answers with what the command prints and its exit code. Anything
-that is not an update of that plan (incremental.py decides: edits to what articles say) it
-declines before writing anything, and exits; the command then builds in its own process as if
-there were no daemon, and that full build leaves a new one.
+A build into the site's folder leaves a process behind (snapshot.py): after a full build, the
+one that writes the plan to .cache/; after a build that updated that plan, one of its own. It
+holds the plan in memory and listens on a socket of the project's, in a folder of the user's
+own under $TMPDIR or /tmp (nothing in the project is a socket that copying it would trip on),
+until no build has used it for IDLE_SECONDS. The next `python build.py` (build.py calls `ask`
+before importing anything else) sends it its command line; the daemon runs that command as the
+command itself would, with the plan it holds instead of one read from disk, and answers with
+what the command printed and its exit code. What is not an update of that plan (incremental.py
+decides: edits to what articles say) it declines before writing anything, and exits; the
+command then builds in its own process as if there were no daemon, and leaves a new one.
 
-The daemon only answers its own user (its socket is the user's alone), from the same folder,
-asking with the same code, libraries, Python and environment that it was made with; it exits
-when its socket is removed or taken over by a newer daemon, or the project's .cache/ is
-deleted or the project moved. None
-is started in CI (when CI is set), with `--no-daemon`, or with BROADSHEET_DAEMON=0.
+The daemon only answers its own user, asking from the same folder with the same code,
+libraries, Python and environment that it was made with; it exits when its socket is taken
+over by a newer daemon or removed, or the project's .cache/ is deleted or the project moved.
+None is left in CI (when CI is set), with `--no-daemon`, or with BROADSHEET_DAEMON=0.
 
 This module is the first one a build imports: what the asking side needs is the standard
 library only.
@@ -62,7 +61,6 @@ _ENVIRONMENT = (
     "PYTHONIOENCODING",
     "PYTHONUTF8",
 )
-_OTHER_COMMANDS = ("import", "serve", "deploy")
 _NO_DAEMON = "--no-daemon"
 
 
@@ -90,24 +88,16 @@ def ask(argv: Sequence[str]) -> int | None:
     printed; or None when there is no daemon, or it declined (then build in this process)."""
     if not wanted(argv):
         return None
-    path = socket_path(os.getcwd())
-    if path is None or not os.path.exists(path):
-        return None
     try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
-            connection.settimeout(_ANSWER_WAIT)
-            connection.connect(path)
-            if not _same_user(connection):
-                return None
-            _send(connection, {"argv": list(argv), "folder": os.getcwd(), "made": made_with()})
-            answer = _receive(connection)
+        request = {"argv": list(argv), "folder": os.getcwd(), "made": made_with()}
+        answer = _request(os.getcwd(), request)
         if "declined" in answer:
             if "-v" in argv or "--verbose" in argv:
                 print(f"  daemon: declined ({answer['declined']}); building here", file=sys.stderr)
             return None
         code, printed, shown = int(answer["code"]), str(answer["stdout"]), str(answer["stderr"])
     except (OSError, ValueError, KeyError, TypeError):
-        return None  # none listening (a killed daemon's socket), gone, too slow, or garbled
+        return None  # none, none listening (a killed one's socket), gone, too slow, or garbled
     except KeyboardInterrupt:  # as a build in this process would; the daemon's build finishes
         return 130
     sys.stderr.write(shown)
@@ -120,17 +110,8 @@ def control(action: str, project: Path) -> int:
     from broadsheet.snapshot import wait_for_writer
 
     wait_for_writer(project)  # a full build's process may still be writing the plan
-    path = socket_path(str(project))
     try:
-        if path is None or not os.path.exists(path):
-            raise FileNotFoundError
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
-            connection.settimeout(_REQUEST_WAIT)
-            connection.connect(path)
-            if not _same_user(connection):
-                raise PermissionError
-            _send(connection, {action: True})
-            answer = _receive(connection)
+        answer = _request(str(project), {action: True}, wait=_REQUEST_WAIT)
     except (OSError, ValueError):
         print("no build daemon holds this project's site")
         return 0
@@ -144,6 +125,21 @@ def control(action: str, project: Path) -> int:
             + (f", {memory} MiB in memory" if memory is not None else "")
         )
     return 0
+
+
+def _request(project: str, message: dict[str, Any], wait: float = _ANSWER_WAIT) -> dict[str, Any]:
+    """Send `message` to the daemon of `project` and return its answer; OSError when there is
+    none (or not the user's own), ValueError when the answer is garbled."""
+    path = socket_path(project)
+    if path is None or not os.path.exists(path):
+        raise FileNotFoundError(path)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+        connection.settimeout(wait)
+        connection.connect(path)
+        if not _same_user(connection):
+            raise PermissionError(path)
+        _send(connection, message)
+        return _receive(connection)
 
 
 def socket_path(project: str, make: bool = False) -> str | None:

@@ -97,9 +97,10 @@ def update(
 def update_kept(
     ctx: BuildContext, output: Path, inputs: Inputs, scanned_ns: int, timings: dict[str, float]
 ) -> BuildResult | None:
-    """Bring the plan the last full build kept up to date with the articles edited since
-    (`inputs`, listed at `scanned_ns`), and write what differs from `output`; or return None
-    (saying why with -v) when a full build must run."""
+    """Bring the plan the last full build kept (or the build daemon holds) up to date with the
+    articles edited since (`inputs`, listed at `scanned_ns`), and write what differs from
+    `output`; or return None (saying why with -v) when a full build must run. A plan read from
+    disk is then left to a build daemon; the daemon's own moves on to `inputs`."""
     start = time.perf_counter()
     with load_snapshot(ctx, output) as snapshot:
         changed = snapshot.changed(inputs) if snapshot else None

@@ -33,7 +33,7 @@ from broadsheet.cache import (
     replace_file,
 )
 from broadsheet.model import BuildContext, Recipe
-from broadsheet.stamp import Inputs
+from broadsheet.stamp import Inputs, by_name
 from broadsheet.write import take_lock
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ class Snapshot:
     def changed(self, now: Inputs) -> list[str] | None:
         """The input files changed since the snapshot (or changed so close to its making that
         a second change would not show), or None when files were added or removed."""
-        current = {name: (size, mtime) for name, size, mtime in now}
+        current = by_name(now)
         if current.keys() != self.inputs.keys():
             return None
         racy = self.scanned_ns - RACY_NS
@@ -109,7 +109,7 @@ class Resident(Snapshot):
 
     def advance(self, now: Inputs, scanned_ns: int) -> None:
         """Take `now` as what the plan was made from: its edits are in it."""
-        self.inputs = {name: (size, mtime) for name, size, mtime in now}
+        self.inputs = by_name(now)
         self.scanned_ns = scanned_ns
 
 
@@ -127,9 +127,14 @@ def keep_resident(resident: Resident) -> None:
     _resident = resident
 
 
+def in_daemon() -> bool:
+    """Whether this process is the build daemon."""
+    return _resident is not None
+
+
 def refuse_full_build() -> None:
     """Raise FullBuildNeeded in the build daemon; elsewhere do nothing."""
-    if _resident is not None:
+    if in_daemon():
         raise FullBuildNeeded
 
 
@@ -157,7 +162,7 @@ def save_snapshot(
         try:
             prepare(plan)
             index = {
-                "inputs": {name: (size, mtime) for name, size, mtime in inputs},
+                "inputs": by_name(inputs),
                 "scanned_ns": scanned_ns,
                 "whole_site": plan.deps.whole_site,
             }
@@ -179,13 +184,7 @@ def save_snapshot(
                 (folder / _ERROR).write_text(f"{type(exc).__name__}: {exc}\n", encoding="utf-8")
             return
         if ctx.daemon:
-            from broadsheet.daemon import serve
-
-            resident = Resident(
-                index["inputs"], scanned_ns, plan.deps.whole_site, None,
-                kept=plan, places=state["places"], header=header, output=output,
-            )  # fmt: skip
-            serve(resident, ctx.root, lock)
+            _stay(ctx, output, plan, state["places"], inputs, scanned_ns, lock)
 
     _leave_behind(ctx, write)
 
@@ -195,20 +194,28 @@ def leave_daemon(
 ) -> None:
     """Leave a build daemon holding `plan`, a kept plan this build brought up to date (the one
     on disk stays as it is: the daemon reads what changed since it from the files)."""
-    if not ctx.daemon:
-        return
-    inputs_now = {name: (size, mtime) for name, size, mtime in inputs}
+    if ctx.daemon:
+        _leave_behind(ctx, lambda lock: _stay(ctx, output, plan, places, inputs, scanned_ns, lock))
+
+
+def _stay(
+    ctx: BuildContext,
+    output: Path,
+    plan: Plan,
+    places: Places,
+    inputs: Inputs,
+    scanned_ns: int,
+    lock: int,
+) -> None:
+    """Become the build daemon for `plan` (made from `inputs`), letting go of `lock` once it
+    listens."""
+    from broadsheet.daemon import serve
+
     resident = Resident(
-        inputs_now, scanned_ns, plan.deps.whole_site, None,
+        by_name(inputs), scanned_ns, plan.deps.whole_site, None,
         kept=plan, places=places, header=_header(ctx, output), output=output,
     )  # fmt: skip
-
-    def stay(lock: int) -> None:
-        from broadsheet.daemon import serve
-
-        serve(resident, ctx.root, lock)
-
-    _leave_behind(ctx, stay)
+    serve(resident, ctx.root, lock)
 
 
 def _leave_behind(ctx: BuildContext, work: Callable[[int], None]) -> None:

@@ -25,6 +25,11 @@ STAMPS = Path(".cache") / "broadsheet" / "stamps.json"
 Inputs = list[tuple[str, int, int]]  # (name relative to the project, size, time in ns)
 
 
+def by_name(inputs: Inputs) -> dict[str, tuple[int, int]]:
+    """Each input's (size, time in ns), by its name."""
+    return {name: (size, mtime) for name, size, mtime in inputs}
+
+
 def scan_inputs(root: Path) -> Inputs:
     """The name, size and modification time of every input file, sorted by name."""
     entries: Inputs = []

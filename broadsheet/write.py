@@ -119,12 +119,13 @@ def patch_site(
 
 
 @contextmanager
-def build_lock(output: Path) -> Iterator[None]:
-    """Hold an exclusive lock for `output`; a second build waits, then fails clearly."""
+def build_lock(output: Path, wait: float = LOCK_WAIT) -> Iterator[None]:
+    """Hold an exclusive lock for `output`; a second build waits (`wait` seconds at most),
+    then fails clearly."""
     output.parent.mkdir(parents=True, exist_ok=True)
     lock_path = output.parent / f".{output.name}.lock"
     with open(lock_path, "a+") as handle:
-        if not take_lock(handle.fileno(), fcntl.LOCK_EX, LOCK_WAIT):
+        if not take_lock(handle.fileno(), fcntl.LOCK_EX, wait):
             raise OutputError(
                 f"another build is still writing {output.name}/; try again when it ends"
             )
@@ -223,18 +224,12 @@ def prepare_spare(output: Path) -> None:
     """Make the spare copy of `output` now, if the next build that changes the folder would
     have to: the build daemon does it while it waits for that build. Anything in the way
     (another build holding the folder, a disk error) leaves it to that build."""
-    lock_path = output.parent / f".{output.name}.lock"
     try:
-        with open(lock_path, "a+") as handle:
-            if not take_lock(handle.fileno(), fcntl.LOCK_EX, 1.0):  # the build that left it
-                return
-            try:
-                _recover(output)
-                manifest = read_manifest(output)
-                if manifest:
-                    _ready_spare(output, manifest)
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        with build_lock(output, wait=1.0):  # time for the build that left the daemon to end
+            _recover(output)
+            manifest = read_manifest(output)
+            if manifest:
+                _ready_spare(output, manifest)
     except (OSError, OutputError):
         return
 

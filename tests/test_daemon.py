@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from broadsheet import daemon
-from tests.conftest import REPO
+from tests.conftest import REPO, wait_for_writer
 from tests.test_snapshot import A_PAGE, A, assert_matches_a_full_build, edit, settle
 
 ANSWERED = re.compile(r"daemon: process (\d+) had the plan in memory")
@@ -82,12 +82,13 @@ class Project:
 
     def wait_for_daemon(self) -> None:
         """Wait until a daemon a full build left is listening (it first writes the plan)."""
-        lock = self.root / ".cache/broadsheet/plan.lock"
-        if lock.exists():
-            import fcntl
+        wait_for_writer(self.root)
 
-            with open(lock) as handle:
-                fcntl.flock(handle, fcntl.LOCK_SH)
+    def request(self, message: dict) -> dict:
+        """What this project's daemon answers to `message`, as the asking command gets it."""
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("TMPDIR", str(self.sockets))
+            return daemon._request(str(self.root), message)
 
     def pid(self) -> int | None:
         """The daemon's process id, from its socket's peer (None if none listens)."""
@@ -103,16 +104,10 @@ class Project:
             return int.from_bytes(credentials[:4], sys.byteorder)
 
     def stop(self) -> None:
-        path = self.socket()
-        if not path.exists():
+        try:
+            pid = self.request({"stop": True})["stopped"]
+        except (OSError, ValueError):
             return
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
-            try:
-                connection.connect(str(path))
-                daemon._send(connection, {"stop": True})
-                pid = daemon._receive(connection)["stopped"]
-            except (OSError, ValueError):
-                return
         wait_for_exit(pid)
 
 
@@ -280,20 +275,17 @@ def test_a_socket_folder_others_may_write_is_not_used(served: Project) -> None:
 def test_a_command_from_another_folder_or_with_other_code_is_declined(
     served: Project, tmp_path: Path
 ) -> None:
-    path = str(served.socket())
     asked = {"argv": ["-v"], "folder": str(tmp_path), "made": served.made_with()}
-    assert "another folder" in ask_raw(path, asked)["declined"]
+    assert "another folder" in served.request(asked)["declined"]
     edit(served.root, "templates/article.html", "</article>", "<p>More.</p></article>")
     served.build()  # a full build: a new daemon
-    path = str(served.socket())
     for number, change in enumerate(({"code": "another"}, {"umask": 0o077}, {"flags": "-X"})):
         made = served.made_with()
         assert change.keys() <= made.keys()
         asked = {"argv": ["-v"], "folder": str(served.root), "made": {**made, **change}}
-        assert "the code, Python" in ask_raw(path, asked)["declined"]
+        assert "the code, Python" in served.request(asked)["declined"]
         edit(served.root, A, "faint comet", f"faint comet ({number})")
         served.build()  # the declined command's own build leaves a daemon again
-        path = str(served.socket())
         assert served.pid() is not None
 
 
@@ -315,13 +307,6 @@ def test_someone_else_is_not_answered(served: Project, monkeypatch: pytest.Monke
         assert daemon._answer(here, served.root) == daemon._IGNORED
         monkeypatch.undo()
         assert daemon._answer(here, served.root) == daemon._DONE  # the same message, answered
-
-
-def ask_raw(path: str, message: dict) -> dict:
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
-        connection.connect(path)
-        daemon._send(connection, message)
-        return daemon._receive(connection)
 
 
 def test_deleting_the_cache_stops_the_daemon(served: Project) -> None:
@@ -379,7 +364,7 @@ def test_an_interrupted_command_leaves_the_daemon_serving(served: Project) -> No
 def test_the_answer_is_json_of_what_the_command_prints(served: Project) -> None:
     edit(served.root, A, "faint comet", "faint, slow comet")
     made = served.made_with()
-    answer = ask_raw(str(served.socket()), {"argv": [], "folder": str(served.root), "made": made})
+    answer = served.request({"argv": [], "folder": str(served.root), "made": made})
     assert answer["code"] == 0 and answer["stdout"] == ""
     assert answer["stderr"].startswith("built 16 articles")
 
