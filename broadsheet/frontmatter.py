@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +104,8 @@ def parse_mapping(
             f"front matter is larger than {MAX_FRONT_MATTER // 1024} KiB",
             SourceLocation(path, first_line),
         )
-    return _parse_simple(text, first_line) or parse_checked(text, path, first_line)
+    found = _parse_flat(text, first_line) or _parse_simple(text, first_line)
+    return found or parse_checked(text, path, first_line)
 
 
 def parse_checked(
@@ -166,6 +168,175 @@ def _failing_line(root: yaml.MappingNode, first_line: int) -> int:
         finally:
             loader.dispose()
     return first_line
+
+
+def _parse_flat(text: str, first_line: int) -> tuple[dict[str, Any], dict[str, int]] | None:
+    """The fastest path, for front matter as the importer and most people write it, line by line.
+
+    Top-level `key: value` lines whose value is one scalar (plain, "double" or 'single' quoted
+    on its line) or a flow list of plain scalars, or `key:` followed by a block list of such
+    scalars or of one-level mappings of them (images). Plain scalars are resolved and built by
+    PyYAML's own resolver and constructors. Anything else, or any doubt, returns None for the
+    next path: libyaml, which gives the same values (tests/test_frontmatter.py compares them).
+    """
+    if _NOT_FLAT_TEXT.search(text):
+        return None
+    lines = text.split("\n")
+    data: dict[str, Any] = {}
+    key_lines: dict[str, int] = {}
+    number = 0
+    while number < len(lines):
+        line = lines[number]
+        if not line.strip(" ") or line[0] == "#":
+            number += 1
+            continue
+        pair = _flat_pair(line)
+        if pair is None or pair[0] in data:
+            return None
+        key, value = pair
+        key_lines[key] = first_line + number
+        number += 1
+        if value is _EMPTY:
+            value, number = _block_list(lines, number)
+        elif value in _LITERAL:
+            value, number = _literal_block(lines, number, keep_end=value == "|")
+        if value is _NOT_FLAT:
+            return None
+        data[key] = value
+    return (data, key_lines) if data else None
+
+
+def _flat_pair(line: str) -> tuple[str, Any] | None:
+    """A `key: value` line's key and value (_EMPTY for `key:` alone); None if not that simple."""
+    match = _FLAT_KEY.match(line)
+    if match is None or _plain_scalar(match.group(1)) != match.group(1):
+        return None  # a key YAML reads as something else (`yes:`, `null:`)
+    rest = (match.group(2) or "").rstrip(" ")
+    if rest in _LITERAL:
+        return match.group(1), rest  # the caller reads the lines that follow
+    return match.group(1), (_flow_value(rest) if rest else _EMPTY)
+
+
+def _block_list(lines: list[str], number: int) -> tuple[Any, int]:
+    """The block list starting at `lines[number]`, if one does, and the line after it.
+
+    Without one the value is null (`key:` alone). Items are scalars or flat mappings whose
+    further keys are indented two more spaces than the dash.
+    """
+    start = _ITEM.match(lines[number]) if number < len(lines) else None
+    if start is None:
+        return None, number
+    dash, items = start.group(1), []
+    inside = dash + "  "
+    while number < len(lines) and lines[number].startswith(dash + "- "):
+        content = lines[number][len(dash) + 2 :]
+        number += 1
+        pair = _flat_pair(content) if _FLAT_KEY.match(content) else None
+        if pair is None:
+            plain = content.rstrip(" ")
+            items.append(_flow_value(plain) if plain and plain[0] != " " else _NOT_FLAT)
+            continue
+        mapping = dict([pair])
+        while number < len(lines) and _indented_by(lines[number], inside):
+            more = _flat_pair(lines[number][len(inside) :])
+            if more is None:
+                return _NOT_FLAT, number
+            mapping[more[0]] = more[1]
+            number += 1
+        if any(value in (_EMPTY, _NOT_FLAT, *_LITERAL) for value in mapping.values()):
+            return _NOT_FLAT, number
+        items.append(mapping)
+    return (_NOT_FLAT if any(item is _NOT_FLAT for item in items) else items), number
+
+
+def _literal_block(lines: list[str], number: int, keep_end: bool) -> tuple[Any, int]:
+    """The text of a `|` (`keep_end`) or `|-` block starting at `lines[number]`, and the line
+    after it. Its first line sets the indentation; blank lines inside are kept, trailing ones
+    dropped, one line break kept at the end with `|` if the block had one."""
+    first = lines[number] if number < len(lines) else ""
+    indent = len(first) - len(first.lstrip(" "))
+    if not indent or not first.strip(" "):
+        return _NOT_FLAT, number  # a block starting with blank lines, or an empty one
+    kept: list[str] = []
+    last = number
+    while number < len(lines):
+        line = lines[number]
+        if line.strip(" "):
+            if not line.startswith(" " * indent):
+                break  # less indented: the next key
+            kept.append(line[indent:])
+            last = number
+        elif len(line) > indent:
+            return _NOT_FLAT, number  # spaces that would be content
+        else:
+            kept.append("")
+        number += 1
+    while not kept[-1]:
+        kept.pop()
+    end = "\n" if keep_end and last < len(lines) - 1 else ""  # its last line had a line break
+    return "\n".join(kept) + end, number
+
+
+def _indented_by(line: str, indent: str) -> bool:
+    """Whether `line` is `indent` then text (not more spaces, not nothing)."""
+    return line.startswith(indent) and line[len(indent) : len(indent) + 1] not in ("", " ")
+
+
+def _flow_value(text: str) -> Any:
+    """The value of one scalar or flow list on its line; _NOT_FLAT when it is anything else."""
+    first = text[0]
+    if first == '"':
+        return text[1:-1] if _DOUBLE_QUOTED.fullmatch(text) else _NOT_FLAT
+    if first == "'":
+        return text[1:-1].replace("''", "'") if _SINGLE_QUOTED.fullmatch(text) else _NOT_FLAT
+    if first == "[":
+        inner = text[1:-1].strip(" ")
+        if text[-1] != "]" or _NOT_FLOW_ITEM.search(inner):
+            return _NOT_FLAT
+        items = [_plain_scalar(item.strip(" ")) for item in inner.split(",")] if inner else []
+        return _NOT_FLAT if any(item is _NOT_FLAT for item in items) else items
+    return _plain_scalar(text) if _is_plain(text) else _NOT_FLAT
+
+
+def _is_plain(text: str) -> bool:
+    """A plain scalar that means itself in a block: no indicator first, no comment, no `: `."""
+    return text[0] not in _INDICATORS and ": " not in text and " #" not in text and text[-1] != ":"
+
+
+@lru_cache(maxsize=4096)
+def _plain_scalar(text: str) -> Any:
+    """What PyYAML makes of a plain scalar (a string, number, bool, null or date); _NOT_FLAT for
+    a flow item that is not plain, a tag we do not build or a value it refuses (2025-13-45)."""
+    if not text or not _is_plain(text):
+        return _NOT_FLAT
+    tag = _RESOLVER.resolve(yaml.ScalarNode, text, (True, False))
+    if tag == "tag:yaml.org,2002:str":
+        return text
+    build = _CONSTRUCTOR.yaml_constructors.get(tag) if tag in _BUILT_TAGS else None
+    try:
+        return build(_CONSTRUCTOR, yaml.ScalarNode(tag, text)) if build else _NOT_FLAT
+    except (ValueError, OverflowError, yaml.YAMLError):
+        return _NOT_FLAT
+
+
+_EMPTY = object()  # `key:` with nothing after it on its line
+_LITERAL = ("|", "|-")  # a literal block follows
+_NOT_FLAT = object()  # a value _parse_flat leaves to libyaml
+_RESOLVER = yaml.resolver.Resolver()
+_BUILT_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}" for name in ("int", "float", "bool", "null", "timestamp")
+)
+_CONSTRUCTOR = yaml.constructor.SafeConstructor()
+# Characters that are not printable for YAML, that it reads as line breaks, or tabs: not flat.
+_NOT_FLAT_TEXT = re.compile(
+    "[^\n\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
+)
+_FLAT_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*):(?: +(.*)|$)")
+_ITEM = re.compile(r"( *)- ")
+_DOUBLE_QUOTED = re.compile(r'"[^"\\]*"')
+_SINGLE_QUOTED = re.compile(r"'(?:[^']|'')*'")
+_INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@`")
+_NOT_FLOW_ITEM = re.compile(r"[\[\]{}:#'\"]")
 
 
 def _parse_simple(text: str, first_line: int) -> tuple[dict[str, Any], dict[str, int]] | None:
