@@ -3,11 +3,11 @@
 One MarkdownIt instance for the whole process: CommonMark with raw HTML off (the preset turns it
 on), tables on, and links limited to http(s), mailto and relative URLs.
 
-Most of a copied article is plain paragraphs and subheads: text with no character Markdown gives
-a meaning to. Those blocks are written here directly, exactly as markdown-it-py writes them
-(tests/test_markup_fast.py compares the two on many documents); everything else, and any whole
-document where one block could reach into another (a fence, a link reference definition), goes
-to markdown-it-py: a typical article renders in less than half the time.
+Most of a copied article is plain paragraphs, subheads, quotes and short lists whose only
+Markdown is the importer's backslash escapes. Those blocks are written here directly, exactly as
+markdown-it-py writes them (tests/test_markup_fast.py compares the two on many documents);
+everything else, and any whole document where one block could reach into another (a fence, a
+link reference definition), goes to markdown-it-py. A typical article renders four times faster.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def _render_blocks(lines: list[str], page_url: str | None) -> Iterator[str]:
         if not _HEADING.match(lines[first]):
             while line < count and lines[line].strip(" \t"):
                 line += 1
-        html = _plain_block(lines[first:line])
+        html = _plain_block(lines, first, line, start is not None)
         if html is None:
             start = first if start is None else start
             end = line
@@ -89,31 +89,74 @@ def _render_blocks(lines: list[str], page_url: str | None) -> Iterator[str]:
         yield _render_run(lines, start, end, page_url)
 
 
-def _plain_block(lines: list[str]) -> str | None:
-    """The HTML of a paragraph or heading with nothing for Markdown to do; None for any other."""
-    heading = _HEADING.match(lines[0])  # a heading is a block by itself
+def _plain_block(lines: list[str], first: int, end: int, after_run: bool) -> str | None:
+    """The HTML of the block `lines[first:end]` when Markdown has nothing to do in it but
+    escapes: a paragraph, a heading, a quoted paragraph or a tight list of one-line items; None
+    for any other. `after_run` says the block before it goes to the parser (it might be a list
+    this one would continue)."""
+    block = lines[first:end]
+    heading = _HEADING.match(block[0])  # a heading is a block by itself
     if heading is not None:
         level, content = len(heading.group(1)), heading.group(2)
-        if not content or "#" in content or not _is_plain_line(content) or _MARKUP.search(content):
-            return None  # empty, closing #s for the parser to take off, or markup
-        return f"<h{level}>{_escape(content)}</h{level}>\n"
+        if not content or "#" in content or not _is_plain_line(content):
+            return None  # empty, closing #s for the parser to take off, or indented
+        inline = _inline(content)
+        return None if inline is None else f"<h{level}>{inline}</h{level}>\n"
+    if block[0].startswith("> "):
+        if not all(line.startswith("> ") for line in block):
+            return None  # a lazy continuation line, or a quote in a quote
+        paragraph = _paragraph([line[2:] for line in block])
+        return None if paragraph is None else f"<blockquote>\n{paragraph}</blockquote>\n"
+    if block[0].startswith("- "):
+        items_only = all(line.startswith("- ") for line in block)
+        if after_run or not items_only or _list_runs_on(lines, end):
+            return None
+        items = [_inline(line[2:]) if _is_plain_line(line[2:]) else None for line in block]
+        if None in items:
+            return None
+        return "<ul>\n" + "".join(f"<li>{item}</li>\n" for item in items) + "</ul>\n"
+    return _paragraph(block)
+
+
+def _paragraph(lines: list[str]) -> str | None:
     if not all(map(_is_plain_line, lines)):
         return None
-    text = "\n".join(lines)
-    return None if _MARKUP.search(text) else f"<p>{_escape(text)}</p>\n"
+    inline = _inline("\n".join(lines))
+    return None if inline is None else f"<p>{inline}</p>\n"
 
 
 def _is_plain_line(line: str) -> bool:
     """Whether a line of a paragraph could not start another block or end in a hard break."""
+    if not line:
+        return False
     first = line[0]
-    if first in "#>+=-" or first.isspace() or line[-1].isspace():
+    if first in "#>+=-|:" or first.isspace() or line[-1].isspace():
         return False
     return not (first.isdigit() and _ORDERED.match(line))
 
 
-def _escape(text: str) -> str:
-    """markdown-it-py's escapeHtml for text that has no '&' or '<' (a plain block has none)."""
-    return text.replace(">", "&gt;").replace('"', "&quot;")
+def _inline(text: str) -> str | None:
+    """The HTML of text whose only Markdown is backslash escapes; None if it has other markup."""
+    if "\\" in text:
+        if _has_markup(_ESCAPED.sub("", text)):
+            return None  # markup, or a backslash that escapes nothing
+        text = _ESCAPED.sub(r"\1", text)
+    elif _has_markup(text):
+        return None
+    return (
+        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    )
+
+
+def _has_markup(text: str) -> bool:
+    return _MARKUP.search(text) is not None or ("&" in text and _ENTITY.search(text) is not None)
+
+
+def _list_runs_on(lines: list[str], end: int) -> bool:
+    """Whether a list ending before `lines[end]` could take in the block after it: an item after
+    a blank line makes the list loose, an indented line continues its last item."""
+    after = next((lines[i] for i in range(end, len(lines)) if lines[i].strip(" \t")), "")
+    return after[:1] in ("-", " ", "\t")
 
 
 def _render_run(lines: list[str], start: int, end: int, page_url: str | None) -> str:
@@ -126,8 +169,10 @@ def _render_run(lines: list[str], start: int, end: int, page_url: str | None) ->
 # A fence, or a link reference definition's "]:", can reach past a blank line into other blocks;
 # the normalisation markdown-it-py does first (line ends, NUL) is not done here.
 _WHOLE_DOCUMENT = ("```", "~~~", "]:", "\r", "\x00")
-# Inline markup, an entity, a table's pipes, a tab.
-_MARKUP = re.compile(r"[\\`*_\[\]!<&|~\t]")
+# Inline markup (a backslash left over is one that escapes nothing), a tab; an entity.
+_MARKUP = re.compile(r"[\\`*_\[\]<\t]")
+_ENTITY = re.compile(r"&#?[A-Za-z0-9]+;")
+_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")  # an escaped ASCII punctuation character
 _ORDERED = re.compile(r"\d+[.)]")  # an ordered list item
 _HEADING = re.compile(r"(#{1,6}) (.*)")
 

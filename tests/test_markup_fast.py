@@ -81,6 +81,34 @@ TRICKY_LINES = [
     "\x0c",
     "form\x0cfeed",
     "\u3000ideographic space",
+    "Escaped \\*stars\\* and \\_under\\_ and \\[brackets\\] and \\<tag\\>",
+    "1\\. not a list",
+    "\\# not a heading",
+    "\\- not an item",
+    "a backslash \\a escaping nothing",
+    "ends in a backslash\\",
+    "double \\\\ backslash then *em*",
+    "\\&amp; escaped entity",
+    "Fish & chips, AT&T, &amp;, &#35;, &x; and & amp;",
+    "a | pipe and a ~ tilde and a ! bang and a ] bracket",
+    ": colon first",
+    "| pipe first",
+    "> > nested quote",
+    "> - item in a quote",
+    "> ",
+    "> trailing space ",
+    "> quoted \\*escape\\*",
+    "- > quote in an item",
+    "- 1. ordered in an item",
+    "- ",
+    "-",
+    "-\ttab item",
+    "- [link](https://example.com)",
+    "- item with & and \\* escape",
+    "- item",
+    "- item",
+    "> quoted",
+    "> quoted",
     "",
     "",
     "",
@@ -105,7 +133,7 @@ def test_random_documents_render_as_the_parser_renders_them():
 def test_mostly_plain_documents_render_as_the_parser_renders_them():
     """Long runs of plain blocks with one tricky line here and there: the usual article."""
     rng = random.Random(11)
-    plain = [line for line in TRICKY_LINES[:3]] + ["## A subhead", "Short."]
+    plain = [*TRICKY_LINES[:3], "## A subhead", "Short.", "> A quote.", "- An item"]
     for _ in range(2000):
         lines = []
         for _ in range(rng.randint(2, 20)):
