@@ -180,9 +180,23 @@ def put_file(folder: Path, item: Output) -> tuple[str, list]:
     """Write one new file into a staging folder (any process may); return its manifest entry."""
     if item.data is None:
         raise OutputError(f"{item.path} was to be kept from a previous build that is gone")
-    target = folder / item.path  # proven safe when planned (urls.safe_output_path)
-    os.makedirs(target.parent, exist_ok=True)
-    return item.path, _write_file(target, item)
+    target = os.path.join(folder, item.path)  # proven safe when planned (urls.safe_output_path)
+    parent = os.path.dirname(target)
+    made = _MADE.get(folder)
+    if made is None:
+        _MADE.clear()  # one staging folder at a time
+        made = _MADE[folder] = set()
+    if parent not in made:
+        os.makedirs(parent, exist_ok=True)
+        made.add(parent)
+    try:
+        return item.path, _write_file(target, item)
+    except FileNotFoundError:  # a folder of the same name made and removed before this one
+        os.makedirs(parent, exist_ok=True)
+        return item.path, _write_file(target, item)
+
+
+_MADE: dict[Path, set[str]] = {}  # folders put_file made in this process, in its staging folder
 
 
 def _write_changes(
@@ -330,7 +344,7 @@ def _staging(output: Path) -> Path:
     return staging
 
 
-def _write_file(target: Path, item: Output) -> list:
+def _write_file(target: Path | str, item: Output) -> list:
     data = item.data or b""
     with open(target, "xb") as handle:
         handle.write(data)
