@@ -15,6 +15,7 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -198,7 +199,7 @@ def parse_article(document: Document, config: Config) -> Article:
         url=f.check("url", check_url),
         author=f.text("author"),
         location=f.text("location"),
-        tags=tuple(Tag(name, slugify(name)) for name in map(_nfc, f.texts("tags"))),  # see taxonomy
+        tags=tuple(map(_tag, f.texts("tags"))),  # see taxonomy
         highlights=f.texts("highlights"),
         images=f.check("images", parse_images) or (),
         summary=f.text("summary"),
@@ -259,10 +260,13 @@ PARSERS: dict[str, Callable[[Document, Config], Any]] = {
 ALLOWED = {"articles": ARTICLE_KEYS, "digests": NOTE_KEYS, "pages": PAGE_KEYS}
 
 
-def _nfc(name: str) -> str:
-    """One spelling for one tag however it was typed or pasted: "é" as one character or as "e"
-    and an accent are the same name."""
-    return unicodedata.normalize("NFC", name)
+@lru_cache(maxsize=4096)
+def _tag(name: str) -> Tag:
+    """A tag as written. One spelling for one tag however it was typed or pasted: "é" as one
+    character or as "e" and an accent are the same name. (Made once per name and process: a
+    site uses a few dozen tags thousands of times.)"""
+    name = unicodedata.normalize("NFC", name)
+    return Tag(name, slugify(name))
 
 
 def _digest_shape(config: Config, suffix: str = "") -> str:
