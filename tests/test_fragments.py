@@ -105,3 +105,22 @@ def test_a_cache_key_that_is_not_text_or_a_number_is_an_error_with_its_line(make
     assert "templates/page.html:3:" in run.err
     assert "a cache key is made of strings and numbers, not Page" in run.err
     assert not (root / "site").exists()
+
+
+def test_compiled_templates_are_kept_for_one_version_of_the_code(tmp_path, monkeypatch):
+    """What a cache block compiles to is the code's to say: templates compiled by another
+    version of it (kept in .cache/) are compiled again, not run."""
+    import jinja2
+
+    from broadsheet import render
+
+    env = jinja2.Environment(loader=jinja2.DictLoader({"page.html": "text"}))
+    kept = render.CompiledTemplates(tmp_path)
+    bucket = kept.get_bucket(env, "page.html", None, "text")
+    bucket.code = compile("", "page.html", "exec")
+    kept.set_bucket(bucket)
+    assert render.CompiledTemplates(tmp_path).get_bucket(env, "page.html", None, "text").code
+    monkeypatch.setattr(render, "generator", lambda: "another version of the code")
+    assert (
+        render.CompiledTemplates(tmp_path).get_bucket(env, "page.html", None, "text").code is None
+    )
