@@ -134,31 +134,42 @@ def _build(ctx: BuildContext, output: Path, cache: ContentCache | None) -> Build
         if done is not None:
             done.timings.update(timings)
             return done
-    from broadsheet.snapshot import refuse_full_build
+    from broadsheet.snapshot import (
+        can_leave_behind,
+        refuse_full_build,
+        save_snapshot,
+        wait_for_writer,
+    )
 
     refuse_full_build()  # the build daemon leaves full builds to the command that asked
     # Loading and modelling import here: a build with nothing to do never pays for them.
     from broadsheet.content import load_content
 
     with _timed(timings, "load"):  # reading the cache included
-        if cache is None:
-            cache = (
-                ContentCache.load(ctx.root, ctx.config) if ctx.use_cache else ContentCache(None, "")
-            )
+        if cache is None and ctx.use_cache:
+            wait_for_writer(ctx.root)  # the last full build's process may be saving the cache
+            cache = ContentCache.load(ctx.root, ctx.config)
+        elif cache is None:
+            cache = ContentCache(None, "")
         content = load_content(ctx.root, ctx.config, ctx.drafts, ctx.strict, cache, ctx.workers)
     with _timed(timings, "model"):
         site, model_warnings = build_site(content, ctx)
     warnings = content.warnings + tuple(model_warnings)
+    # The process left to keep the plan saves the content cache first, off the build's path;
+    # without one it is saved while the workers render.
+    keep = inputs is not None and not ctx.private_output and can_leave_behind()
     with _collector_frozen():
-        result = _render_and_write(site, warnings, ctx, output, timings, cache.save)
+        result = _render_and_write(
+            site, warnings, ctx, output, timings, None if keep else cache.save
+        )
     if stamp:
         save_stamp(ctx.root, output, digest_of(stamp, marker_digest(output)))
-    cache.save()  # if rendering did not get to it
-    if inputs is not None and result.plan is not None and not ctx.private_output:
-        from broadsheet.snapshot import save_snapshot
-
+    kept = False
+    if keep and inputs is not None and result.plan is not None:
         with _timed(timings, "keep"):
-            save_snapshot(ctx, output, result.plan, inputs, scanned, cache)
+            kept = save_snapshot(ctx, output, result.plan, inputs, scanned, cache)
+    if not kept:
+        cache.save()  # if rendering or the process left behind did not get to it
     result.cache_hits, result.cache_misses = cache.hits, cache.misses
     return result
 

@@ -145,13 +145,15 @@ def save_snapshot(
     inputs: Inputs,
     scanned_ns: int,
     cache: ContentCache,
-) -> None:
-    """Keep `plan` (made from `inputs`, parsed into `cache`) for the next build.
+) -> bool:
+    """Keep `plan` (made from `inputs`, parsed into `cache`) for the next build; say whether a
+    process was left to do it.
 
     Pickling it takes about as long as a small build, so a process left in the background
-    writes it, then stays as the build daemon if the build leaves one (ctx.daemon). Where there
-    can be no such process (see _leave_behind) the plan is not kept. Failing to write it only
-    costs the next build time; the writer leaves the reason in plan.error for `-v` to show.
+    saves `cache`, writes the plan, then stays as the build daemon if the build leaves one
+    (ctx.daemon). Where there can be no such process (see _leave_behind) the plan is not kept.
+    Failing to write it only costs the next build time; the writer leaves the reason in
+    plan.error for `-v` to show.
     """
 
     def write(lock: int) -> None:
@@ -159,6 +161,7 @@ def save_snapshot(
         from broadsheet.render import page_parts
 
         folder = ctx.root / CACHE_DIR
+        cache.save()
         try:
             prepare(plan)
             index = {
@@ -186,7 +189,7 @@ def save_snapshot(
         if ctx.daemon:
             _stay(ctx, output, plan, state["places"], inputs, scanned_ns, lock)
 
-    _leave_behind(ctx, write)
+    return _leave_behind(ctx, write)
 
 
 def leave_daemon(
@@ -218,27 +221,34 @@ def _stay(
     serve(resident, ctx.root, lock)
 
 
-def _leave_behind(ctx: BuildContext, work: Callable[[int], None]) -> None:
+def can_leave_behind() -> bool:
+    """Whether a process can outlive the build: not without fork, nor from a container's first
+    process, whose end takes every other with it."""
+    return hasattr(os, "fork") and os.getpid() != 1
+
+
+def _leave_behind(ctx: BuildContext, work: Callable[[int], None]) -> bool:
     """Run `work` in a process of its own that outlives this one, holding the plan's lock (the
-    next build waits for it, at most LOCK_WAIT) until `work` lets go of it or ends. Where no
-    process can outlive the build (no fork; or this is a container's first process, whose end
-    takes every other with it), `work` does not run at all."""
-    if not hasattr(os, "fork") or os.getpid() == 1:
-        return
+    next build waits for it, at most LOCK_WAIT) until `work` lets go of it or ends; say whether
+    it runs. Where no process can outlive the build (can_leave_behind) it does not."""
+    if not can_leave_behind():
+        return False
     folder = ctx.root / CACHE_DIR
     try:
         folder.mkdir(parents=True, exist_ok=True)
         lock = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
     except OSError as exc:
         log.debug("could not keep the build's plan in %s (%s)", folder, exc)
-        return
+        return False
     try:
         if take_lock(lock, fcntl.LOCK_EX, LOCK_WAIT):  # after a writer busy with an earlier plan
             _in_background(lambda: work(lock), lock)
+            return True
     except OSError as exc:  # no locks on this file system, no process to spare
         log.debug("could not keep the build's plan in %s (%s)", folder, exc)
     finally:
         os.close(lock)  # the process left behind holds the lock until it is done
+    return False
 
 
 def _in_background(work: Callable[[], None], lock: int) -> None:

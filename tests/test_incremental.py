@@ -12,13 +12,14 @@ import pytest
 import broadsheet
 from broadsheet import deps as deps_module
 from broadsheet import render as render_module
+from broadsheet import snapshot
 from broadsheet.cache import ContentCache
 from broadsheet.config import load_config
 from broadsheet.errors import BroadsheetError
 from broadsheet.manifest import MARKER
 from broadsheet.model import BuildContext
 from broadsheet.pipeline import BuildResult, build
-from tests.conftest import article
+from tests.conftest import article, wait_for_writer
 from tests.test_pipeline import manifest
 
 ARTICLE = "content/articles/2025-12-02-ai-model-helps-astronomers-spot-faint-comet.md"
@@ -26,8 +27,12 @@ SLUG = "ai-model-helps-astronomers-spot-faint-comet"
 
 
 def run(root: Path, **options: object) -> BuildResult:
+    """Build; then wait for the process a full build leaves saving its caches (what tests
+    here read next)."""
     config = load_config(root)
-    return build(BuildContext(root, config, **options))  # type: ignore[arg-type]
+    result = build(BuildContext(root, config, **options))  # type: ignore[arg-type]
+    wait_for_writer(root)
+    return result
 
 
 def test_no_change_build_renders_and_writes_nothing(sample_site: Path) -> None:
@@ -369,21 +374,31 @@ def test_parallel_and_serial_builds_are_byte_identical(make_site, tmp_path: Path
     assert manifest(tmp_path / "serial") == manifest(tmp_path / "parallel")
 
 
-def test_a_parallel_build_saves_the_cache_while_its_workers_render(
-    make_site, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("left_behind", [True, False], ids=["process left", "none left"])
+def test_a_full_build_saves_the_cache_off_its_path(
+    make_site, monkeypatch: pytest.MonkeyPatch, left_behind: bool
 ) -> None:
+    """The process left to keep the plan saves the content cache; without one, this process
+    saves it while its workers render. Either way the next build finds every file in it."""
     files = {f"content/articles/2025-12-01-s{i}.md": article(f"S{i}") for i in range(100)}
     root = make_site(files)
-    saved_during: list[bool] = []
+    saved_here: list[bool] = []  # by this process: while the site was not written yet?
     real_save = ContentCache.save
 
     def save(self: ContentCache) -> None:
-        saved_during.append(self._dirty and not (root / "site").exists())
+        if os.getpid() == test_process:
+            saved_here.append(self._dirty and not (root / "site").exists())
         real_save(self)
 
+    test_process = os.getpid()
     monkeypatch.setattr(ContentCache, "save", save)
+    monkeypatch.setattr(snapshot, "can_leave_behind", lambda: left_behind)
     first = run(root, workers=2)
-    assert first.cache_misses == 100 and saved_during[0]  # written before the site was
+    assert first.cache_misses == 100
+    if left_behind:
+        assert saved_here == []
+    else:
+        assert saved_here[0]  # before the site was written (later calls have nothing to write)
     again = run(root, output=root / "elsewhere", workers=2)
     assert again.cache_misses == 0 and again.cache_hits == 100
 
