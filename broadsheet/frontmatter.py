@@ -328,9 +328,7 @@ _BUILT_TAGS = frozenset(
 )
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 # Characters that are not printable for YAML, that it reads as line breaks, or tabs: not flat.
-_NOT_FLAT_TEXT = re.compile(
-    "[^\n\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
-)
+_NOT_FLAT_TEXT = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufeff\ufffe\uffff]")
 _FLAT_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*):(?: +(.*)|$)")
 _ITEM = re.compile(r"( *)- ")
 _DOUBLE_QUOTED = re.compile(r'"[^"\\]*"')
