@@ -198,8 +198,8 @@ def _parse_flat(text: str, first_line: int) -> tuple[dict[str, Any], dict[str, i
         number += 1
         if value is _EMPTY:
             value, number = _block_list(lines, number)
-        elif value in _LITERAL:
-            value, number = _literal_block(lines, number, keep_end=value == "|")
+        elif value is _KEEP_END or value is _STRIP_END:
+            value, number = _literal_block(lines, number, keep_end=value is _KEEP_END)
         if value is _NOT_FLAT:
             return None
         data[key] = value
@@ -207,13 +207,14 @@ def _parse_flat(text: str, first_line: int) -> tuple[dict[str, Any], dict[str, i
 
 
 def _flat_pair(line: str) -> tuple[str, Any] | None:
-    """A `key: value` line's key and value (_EMPTY for `key:` alone); None if not that simple."""
+    """A `key: value` line's key and value (_EMPTY for `key:` alone, _KEEP_END or _STRIP_END
+    before a `|` or `|-` block); None if not that simple."""
     match = _FLAT_KEY.match(line)
     if match is None or _plain_scalar(match.group(1)) != match.group(1):
         return None  # a key YAML reads as something else (`yes:`, `null:`)
     rest = (match.group(2) or "").rstrip(" ")
     if rest in _LITERAL:
-        return match.group(1), rest  # the caller reads the lines that follow
+        return match.group(1), _LITERAL[rest]  # the caller reads the lines that follow
     return match.group(1), (_flow_value(rest) if rest else _EMPTY)
 
 
@@ -243,7 +244,7 @@ def _block_list(lines: list[str], number: int) -> tuple[Any, int]:
                 return _NOT_FLAT, number
             mapping[more[0]] = more[1]
             number += 1
-        if any(value in (_EMPTY, _NOT_FLAT, *_LITERAL) for value in mapping.values()):
+        if any(value in (_EMPTY, _NOT_FLAT, _KEEP_END, _STRIP_END) for value in mapping.values()):
             return _NOT_FLAT, number
         items.append(mapping)
     return (_NOT_FLAT if any(item is _NOT_FLAT for item in items) else items), number
@@ -320,7 +321,8 @@ def _plain_scalar(text: str) -> Any:
 
 
 _EMPTY = object()  # `key:` with nothing after it on its line
-_LITERAL = ("|", "|-")  # a literal block follows
+_KEEP_END, _STRIP_END = object(), object()  # a `|` or `|-` block follows
+_LITERAL = {"|": _KEEP_END, "|-": _STRIP_END}
 _NOT_FLAT = object()  # a value _parse_flat leaves to libyaml
 _RESOLVER = yaml.resolver.Resolver()
 _BUILT_TAGS = frozenset(
@@ -328,8 +330,10 @@ _BUILT_TAGS = frozenset(
 )
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 # Characters that are not printable for YAML, that it reads as line breaks, or tabs: not flat.
-_NOT_FLAT_TEXT = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufeff\ufffe\uffff]")
-_FLAT_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*):(?: +(.*)|$)")
+_NOT_FLAT_TEXT = re.compile(
+    "[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]"
+)
+_FLAT_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_-]{0,127}):(?: +(.*)|$)")  # libyaml: keys < 1024
 _ITEM = re.compile(r"( *)- ")
 _DOUBLE_QUOTED = re.compile(r'"[^"\\]*"')
 _SINGLE_QUOTED = re.compile(r"'(?:[^']|'')*'")
