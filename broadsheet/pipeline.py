@@ -158,21 +158,28 @@ def _build(ctx: BuildContext, output: Path, cache: ContentCache | None) -> Build
         with _timed(timings, "model"):
             site, model_warnings = build_site(content, ctx)
     warnings = content.warnings + tuple(model_warnings)
-    # The process left to keep the plan saves the content cache first, off the build's path;
-    # without one it is saved while the workers render.
-    keep = inputs is not None and not ctx.private_output and can_leave_behind()
-    with _collector_frozen():
-        result = _render_and_write(
-            site, warnings, ctx, output, timings, None if keep else cache.save
-        )
+    # Where a build daemon is to stay, the process left for it saves the content cache first,
+    # off the build's path. Otherwise (CI, --no-daemon, scripts: where that process may be
+    # cut short, or other steps read .cache/ next) it is saved while the workers render.
+    keep = inputs is not None and not ctx.private_output
+    offload = keep and ctx.daemon and can_leave_behind()
+    try:
+        with _collector_frozen():
+            result = _render_and_write(
+                site, warnings, ctx, output, timings, None if offload else cache.save
+            )
+    except BaseException:
+        if offload:
+            cache.save()  # what was parsed still spares the next try the time
+        raise
     if stamp:
         save_stamp(ctx.root, output, digest_of(stamp, marker_digest(output)))
-    kept = False
+    left = False
     if keep and inputs is not None and result.plan is not None:
         with _timed(timings, "keep"):
-            kept = save_snapshot(ctx, output, result.plan, inputs, scanned, cache)
-    if not kept:
-        cache.save()  # if rendering or the process left behind did not get to it
+            left = save_snapshot(ctx, output, result.plan, inputs, scanned, cache, offload)
+    if not (offload and left):
+        cache.save()  # if rendering did not get to it
     result.cache_hits, result.cache_misses = cache.hits, cache.misses
     return result
 

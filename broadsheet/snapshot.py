@@ -145,13 +145,14 @@ def save_snapshot(
     inputs: Inputs,
     scanned_ns: int,
     cache: ContentCache,
+    save_cache: bool = False,
 ) -> bool:
     """Keep `plan` (made from `inputs`, parsed into `cache`) for the next build; say whether a
     process was left to do it.
 
     Pickling it takes about as long as a small build, so a process left in the background
-    saves `cache`, writes the plan, then stays as the build daemon if the build leaves one
-    (ctx.daemon). Where there can be no such process (see _leave_behind) the plan is not kept.
+    writes it (saving `cache` first if `save_cache`), then stays as the build daemon if the
+    build leaves one (ctx.daemon). Where there can be no such process (see _leave_behind) the plan is not kept.
     Failing to write it only costs the next build time; the writer leaves the reason in
     plan.error for `-v` to show.
     """
@@ -161,7 +162,8 @@ def save_snapshot(
         from broadsheet.render import page_parts
 
         folder = ctx.root / CACHE_DIR
-        cache.save()
+        if save_cache:
+            cache.save()
         try:
             prepare(plan)
             index = {
@@ -242,8 +244,7 @@ def _leave_behind(ctx: BuildContext, work: Callable[[int], None]) -> bool:
         return False
     try:
         if take_lock(lock, fcntl.LOCK_EX, LOCK_WAIT):  # after a writer busy with an earlier plan
-            _in_background(lambda: work(lock), lock)
-            return True
+            return _in_background(lambda: work(lock), lock)
     except OSError as exc:  # no locks on this file system, no process to spare
         log.debug("could not keep the build's plan in %s (%s)", folder, exc)
     finally:
@@ -251,15 +252,17 @@ def _leave_behind(ctx: BuildContext, work: Callable[[int], None]) -> bool:
     return False
 
 
-def _in_background(work: Callable[[], None], lock: int) -> None:
+def _in_background(work: Callable[[], None], lock: int) -> bool:
     """Run `work` in a detached grandchild process that holds `lock` but no other file of this
     process (a caller reading the build's output is not kept waiting), and that nobody needs
-    to wait for."""
+    to wait for; say whether it started."""
     child = os.fork()
     if child:
-        with contextlib.suppress(ChildProcessError):  # SIGCHLD ignored: reaped already
-            os.waitpid(child, 0)
-        return
+        try:
+            _, status = os.waitpid(child, 0)
+        except ChildProcessError:  # SIGCHLD ignored: reaped already, its status unknown
+            return True
+        return os.waitstatus_to_exitcode(status) == 0  # 0 once the grandchild is forked
     code = 1
     try:  # in the child: never return into the build
         os.setsid()  # out of the terminal's process group: an interrupt of the next command

@@ -374,12 +374,17 @@ def test_parallel_and_serial_builds_are_byte_identical(make_site, tmp_path: Path
     assert manifest(tmp_path / "serial") == manifest(tmp_path / "parallel")
 
 
-@pytest.mark.parametrize("left_behind", [True, False], ids=["process left", "none left"])
+@pytest.mark.parametrize(
+    ("daemon", "left_behind"),
+    [(True, True), (True, False), (False, True)],
+    ids=["daemon to stay", "no process can stay", "no daemon"],
+)
 def test_a_full_build_saves_the_cache_off_its_path(
-    make_site, monkeypatch: pytest.MonkeyPatch, left_behind: bool
+    make_site, monkeypatch: pytest.MonkeyPatch, daemon: bool, left_behind: bool
 ) -> None:
-    """The process left to keep the plan saves the content cache; without one, this process
-    saves it while its workers render. Either way the next build finds every file in it."""
+    """Where a daemon is to stay, the process left for it saves the content cache; otherwise
+    this process saves it while its workers render. Either way the next build finds every file
+    in it."""
     files = {f"content/articles/2025-12-01-s{i}.md": article(f"S{i}") for i in range(100)}
     root = make_site(files)
     saved_here: list[bool] = []  # by this process: while the site was not written yet?
@@ -393,13 +398,32 @@ def test_a_full_build_saves_the_cache_off_its_path(
     test_process = os.getpid()
     monkeypatch.setattr(ContentCache, "save", save)
     monkeypatch.setattr(snapshot, "can_leave_behind", lambda: left_behind)
-    first = run(root, workers=2)
+    monkeypatch.setattr(snapshot, "_stay", lambda *args: None)  # write the plan, then go
+    first = run(root, workers=2, daemon=daemon)
     assert first.cache_misses == 100
-    if left_behind:
+    if daemon and left_behind:
         assert saved_here == []
     else:
         assert saved_here[0]  # before the site was written (later calls have nothing to write)
     again = run(root, output=root / "elsewhere", workers=2)
+    assert again.cache_misses == 0 and again.cache_hits == 100
+
+
+def test_a_build_that_fails_to_render_still_saves_the_cache(
+    make_site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fixing a template on a large site: each try after the first reads every file from the
+    cache, though no try got as far as leaving a process behind."""
+    files = {f"content/articles/2025-12-01-s{i}.md": article(f"S{i}") for i in range(100)}
+    root = make_site(files)
+    template = root / "templates/article.html"
+    good = template.read_text()
+    template.write_text(good.replace("{{ article.title }}", "{{ article.no_such_field }}", 1))
+    monkeypatch.setattr(snapshot, "_stay", lambda *args: None)
+    with pytest.raises(BroadsheetError):
+        run(root, workers=2, daemon=True)
+    template.write_text(good)
+    again = run(root, workers=2, daemon=True)
     assert again.cache_misses == 0 and again.cache_hits == 100
 
 
