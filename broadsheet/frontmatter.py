@@ -232,8 +232,8 @@ def _block_list(lines: list[str], number: int) -> tuple[Any, int]:
     while number < len(lines) and lines[number].startswith(dash + "- "):
         content = lines[number][len(dash) + 2 :]
         number += 1
-        pair = _flat_pair(content) if _FLAT_KEY.match(content) else None
-        if pair is None:
+        pair = _flat_pair(content)
+        if pair is None:  # a scalar, or a key libyaml would read as something else (`yes: x`)
             plain = content.rstrip(" ")
             items.append(_flow_value(plain) if plain and plain[0] != " " else _NOT_FLAT)
             continue

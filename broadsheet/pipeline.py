@@ -161,8 +161,8 @@ def _build(ctx: BuildContext, output: Path, cache: ContentCache | None) -> Build
     # Where a build daemon is to stay, the process left for it saves the content cache first,
     # off the build's path. Otherwise (CI, --no-daemon, scripts: where that process may be
     # cut short, or other steps read .cache/ next) it is saved while the workers render.
-    keep = inputs is not None and not ctx.private_output
-    offload = keep and ctx.daemon and can_leave_behind()
+    kept_from = inputs if not ctx.private_output else None  # serve keeps its own plan
+    offload = kept_from is not None and ctx.daemon and can_leave_behind()
     try:
         with _collector_frozen():
             result = _render_and_write(
@@ -175,9 +175,9 @@ def _build(ctx: BuildContext, output: Path, cache: ContentCache | None) -> Build
     if stamp:
         save_stamp(ctx.root, output, digest_of(stamp, marker_digest(output)))
     left = False
-    if keep and inputs is not None and result.plan is not None:
+    if kept_from is not None and result.plan is not None:
         with _timed(timings, "keep"):
-            left = save_snapshot(ctx, output, result.plan, inputs, scanned, cache, offload)
+            left = save_snapshot(ctx, output, result.plan, kept_from, scanned, cache, offload)
     if not (offload and left):
         cache.save()  # if rendering did not get to it
     result.cache_hits, result.cache_misses = cache.hits, cache.misses

@@ -152,9 +152,9 @@ def save_snapshot(
 
     Pickling it takes about as long as a small build, so a process left in the background
     writes it (saving `cache` first if `save_cache`), then stays as the build daemon if the
-    build leaves one (ctx.daemon). Where there can be no such process (see _leave_behind) the plan is not kept.
-    Failing to write it only costs the next build time; the writer leaves the reason in
-    plan.error for `-v` to show.
+    build leaves one (ctx.daemon). Where there can be no such process (see _leave_behind) the
+    plan is not kept. Failing to write it only costs the next build time; the writer leaves
+    the reason in plan.error for `-v` to show.
     """
 
     def write(lock: int) -> None:
