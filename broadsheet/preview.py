@@ -31,6 +31,11 @@ from broadsheet.watch import SourceWatcher
 
 log = logging.getLogger(__name__)
 
+# Seconds a failed rebuild waits for another save before the browser is shown its errors. An
+# editor that writes a file in place empties it first; a rebuild that read it in between fails,
+# and the save's end, a moment later, makes the page flash an error. A real mistake shows anyway.
+HOLD_ERRORS = 0.3
+
 
 @dataclass(frozen=True)
 class PreviewOptions:
@@ -131,12 +136,22 @@ class Preview:
         shutil.rmtree(self.folder, ignore_errors=True)
 
     def _watch(self, watcher: SourceWatcher, publish: Callable[[PreviewState], None]) -> None:
-        for changed in watcher.batches():
+        held: PreviewState | None = None  # a failed build, shown only if no save follows it
+        for changed in watcher.batches(idle=HOLD_ERRORS):
+            if not changed:  # the sources stayed as the failed build read them
+                if held is not None:
+                    publish(held)
+                    held = None
+                continue
+            if held is not None:  # the page still shows the build before it: reload for both
+                changed = tuple(sorted({*held.changed, *changed}))
             state = self.rebuild(changed)
             if self._stop.is_set():  # closed while building: do not leave files behind
                 shutil.rmtree(self.folder, ignore_errors=True)
                 return
-            publish(state)
+            held = state if state.errors else None
+            if held is None:
+                publish(state)
 
 
 def _error_lines(error: BroadsheetError) -> tuple[str, ...]:

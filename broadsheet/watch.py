@@ -52,17 +52,28 @@ class SourceWatcher:
         # polling compares each scan with the one before: the first is taken now
         self._snapshot = scan_sources(root, skip) if self._notified is None else {}
 
-    def batches(self) -> Iterator[tuple[str, ...]]:
-        """Yield the paths each burst of changes touched, until the stop event is set."""
+    def batches(self, idle: float | None = None) -> Iterator[tuple[str, ...]]:
+        """Yield the paths each burst of changes touched, until the stop event is set.
+
+        With `idle`, an empty batch also follows a batch once `idle` seconds after it passed
+        with no change begun: the sign that the sources are still as that batch left them.
+        """
         snapshot = self._snapshot
         notified = Debouncer(quiet=SETTLE)
         polled = Debouncer(quiet=QUIET)
         last = -QUIET  # when the last batch was handed out
+        quiet_after = None  # when an empty batch is due, if one is
         try:
             while not self.stop.is_set():
+                if quiet_after is not None and time.monotonic() >= quiet_after:
+                    quiet_after = None
+                    yield ()
+                    continue
                 if self._notified is not None:
                     debouncer = notified
                     wait = debouncer.remaining(time.monotonic())
+                    if wait is None and quiet_after is not None:
+                        wait = max(0.0, quiet_after - time.monotonic())
                     events = self._wait_for_events(POLL if wait is None else min(wait, POLL))
                     if events and not debouncer.pending:  # a new burst: how long to wait
                         busy = time.monotonic() - last < QUIET
@@ -72,6 +83,7 @@ class SourceWatcher:
                     if self._notified is None:  # it just failed: scan from here on
                         snapshot = scan_sources(self.root, self.skip)
                         yield debouncer.take()
+                        quiet_after = None if idle is None else time.monotonic() + idle
                         continue
                 else:
                     debouncer = polled
@@ -79,9 +91,12 @@ class SourceWatcher:
                     current = scan_sources(self.root, self.skip)
                     debouncer.add(changed_paths(snapshot, current), time.monotonic())
                     snapshot = current
+                if debouncer.pending:
+                    quiet_after = None  # a change began: its batch comes instead
                 if debouncer.due(time.monotonic()) and not self.stop.is_set():
                     yield debouncer.take()
                     last = time.monotonic()
+                    quiet_after = None if idle is None else last + idle
         finally:
             self._notifier_stop.set()
 

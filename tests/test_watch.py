@@ -8,6 +8,7 @@ import os
 import queue
 import shutil
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -23,15 +24,16 @@ ARTICLE = "content/articles/2025-12-02-a.md"
 class Batches:
     """A watcher running in a thread, its batches in a queue."""
 
-    def __init__(self, root: Path, skip: Path | None = None) -> None:
+    def __init__(self, root: Path, skip: Path | None = None, idle: float | None = None) -> None:
         self.stop = threading.Event()
+        self.idle = idle
         self.watcher = SourceWatcher(root, skip, self.stop)
         self.found: queue.SimpleQueue[tuple[str, ...]] = queue.SimpleQueue()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
     def _run(self) -> None:
-        for batch in self.watcher.batches():
+        for batch in self.watcher.batches(idle=self.idle):
             self.found.put(batch)
 
     def next(self, timeout: float = 10.0) -> set[str]:
@@ -82,8 +84,8 @@ def watching(
         monkeypatch.setattr(builtins, "__import__", no_watchfiles)
     started: list[Batches] = []
 
-    def start(skip: Path | None = None) -> Batches:
-        batches = Batches(project, skip)
+    def start(skip: Path | None = None, idle: float | None = None) -> Batches:
+        batches = Batches(project, skip, idle)
         assert (batches.watcher._notified is not None) == (request.param == "notified")
         started.append(batches)
         return batches
@@ -109,6 +111,21 @@ def test_a_save_by_rename_and_a_new_and_a_removed_file(project: Path, watching) 
     assert batches.next() == {"content/articles/2025-12-03-b.md"}
     (project / ARTICLE).unlink()
     assert batches.next() == {ARTICLE}
+
+
+def test_with_idle_an_empty_batch_says_no_change_followed(project: Path, watching) -> None:
+    batches = watching(idle=0.5)
+    assert batches.none_within(1.0)  # nothing before the first batch
+    (project / ARTICLE).write_text(article(body="Changed."))
+    assert batches.next() == {ARTICLE}
+    assert batches.next(timeout=3.0) == set()
+    assert batches.none_within(1.0)  # once per batch, not on every quiet moment
+    (project / ARTICLE).write_text(article(body="Changed again."))
+    assert batches.next() == {ARTICLE}
+    time.sleep(0.2)  # a save within `idle`: its batch comes, and the empty one after it only
+    (project / ARTICLE).write_text(article(body="And again."))
+    assert batches.next() == {ARTICLE}
+    assert batches.next(timeout=3.0) == set()
 
 
 def test_editor_junk_and_other_folders_are_not_reported(project: Path, watching) -> None:
