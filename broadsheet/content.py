@@ -73,11 +73,13 @@ def load_content(
     strict: bool = False,
     cache: ContentCache | None = None,
     workers: int = 1,
+    meanwhile: Callable[[], None] | None = None,
 ) -> Content:
     """Read and validate content/articles, content/digests and content/pages.
 
     Files unchanged since `cache` saw them are not read again; the rest are parsed, across
-    `workers` processes when there are many.
+    `workers` processes when there are many. `meanwhile` runs in this process while a worker
+    parses (or first, when none does).
     """
     cache = cache or ContentCache(None, cache_salt(config))
     errors = ErrorCollector()
@@ -88,7 +90,7 @@ def load_content(
         warnings.extend(skipped)
         found.extend((kind, name) for name in names)
     values: dict[str, Any] = {}
-    for name, outcome in _parse_changed(found, root, config, cache, workers):
+    for name, outcome in _parse_changed(found, root, config, cache, workers, meanwhile):
         if isinstance(outcome, BroadsheetError):
             errors.add(outcome)
         else:
@@ -132,7 +134,12 @@ def _read_and_parse(
 
 
 def _parse_changed(
-    found: list[tuple[str, str]], root: Path, config: Config, cache: ContentCache, workers: int
+    found: list[tuple[str, str]],
+    root: Path,
+    config: Config,
+    cache: ContentCache,
+    workers: int,
+    meanwhile: Callable[[], None] | None,
 ) -> Iterator[tuple[str, Parsed | BroadsheetError]]:
     """Yield (name, parsed) for every file: from the cache when unchanged, else parsed now."""
     todo: list[tuple[str, str, str, Config]] = []
@@ -150,7 +157,7 @@ def _parse_changed(
         else:
             todo.append((kind, path, name, config))
             stats.append(stat)
-    outcomes = run_parallel(_read_and_parse, todo, workers, share=True)
+    outcomes = run_parallel(_read_and_parse, todo, workers, share=True, meanwhile=meanwhile)
     for (_, _, name, _), stat, (digest, outcome) in zip(todo, stats, outcomes, strict=True):
         if not isinstance(outcome, BroadsheetError):
             cache.store(name, stat, digest, outcome)

@@ -23,6 +23,7 @@ from broadsheet.cache import digest_of, file_digest, generator, replace_file
 from broadsheet.model import Article, Digest, Site
 
 TRACKED_SITE_ATTRIBUTES = frozenset({"pages", "config"})  # already part of every key
+PAGE_TEMPLATES = ["html", "xml", "txt"]  # what templates/ files that make output end with
 
 
 class Dependencies:
@@ -113,7 +114,7 @@ class Dependencies:
     def _uses_whole_site(self) -> bool:
         """Tell whether a template reads `site` beyond what every key already covers: the
         page templates and everything they pull in, whatever its file name ends with."""
-        names = self.env.list_templates(extensions=["html", "xml", "txt"])
+        names = self.env.list_templates(extensions=PAGE_TEMPLATES)
         reachable = set().union(*map(self._closure, names))
         return any(self._analysis(name)[1] for name in reachable)
 
@@ -164,6 +165,17 @@ class _Analyses:
 
 
 _ANALYSED: dict[str, Analysis] = {}  # by digest_of(name, source), for serve's many builds
+
+
+def analyse_templates(env: jinja2.Environment, store: Path | None = None) -> None:
+    """Analyse every page template not known in `store` ahead of Dependencies, which then
+    finds them done (and keeps them). One that does not parse is left for it to report."""
+    analyses = _Analyses(store)
+    for name in env.list_templates(extensions=PAGE_TEMPLATES):
+        source = _source(env, name)
+        if source is not None:
+            with contextlib.suppress(jinja2.TemplateSyntaxError):
+                analyses.get(name, source, env)
 
 
 def _analyse(tree: nodes.Template) -> Analysis:

@@ -32,6 +32,7 @@ def render_feeds(
     urls = Urls(site.config)
     digests = site.digests[: site.config.feed_size]
     parts = tuple(deps.digest(d) for d in digests)
+    shown = sum(len(d.articles) for d in digests)  # each entry holds its digest's articles
     feed_url = urls.file("feed.xml")
     recipes = [
         Recipe(
@@ -40,11 +41,13 @@ def render_feeds(
             lambda: _atom(
                 site, urls, feed_url, site.config.title, _digest_entries(digests, env, urls)
             ),
+            weight=shown,
         ),
         Recipe(
             output_path(urls.file("feed.json"), urls),
             deps.key("feed_digest.html", "json", parts),
             lambda: _json_feed(site, urls, digests, _digest_entries(digests, env, urls)),
+            weight=shown,
         ),
     ]
     recipes.extend(_tag_feed(site, env, deps, urls, tag) for tag in site.tags)
@@ -52,7 +55,10 @@ def render_feeds(
     paths = tuple(page.path for page in pages)
     recipes.append(
         Recipe(
-            output_path(sitemap, urls), deps.plain("sitemap", paths), lambda: _sitemap(paths, urls)
+            output_path(sitemap, urls),
+            deps.plain("sitemap", paths),
+            lambda: _sitemap(paths, urls),
+            weight=len(paths) // 50,  # a line per page: fifty cost about one article page
         )
     )
     robots = f"User-agent: *\nAllow: /\n\nSitemap: {urls.absolute(sitemap)}\n".encode()
@@ -76,7 +82,7 @@ def _tag_feed(
     key = deps.key(
         "feed_article.html", "tag", tag.name, tag.slug, tuple(map(deps.article, articles))
     )
-    return Recipe(output_path(feed_url, urls), key, make)
+    return Recipe(output_path(feed_url, urls), key, make, weight=len(articles))
 
 
 def _fixed(urls: Urls, name: str, data: bytes, deps: Dependencies) -> Recipe:

@@ -223,11 +223,12 @@ def _replan_pages(plan: Plan, renamed: dict[str, str], swaps: dict[int, Any]) ->
     for new_key, indexes in moved.items():  # a key saved unchanged maps to itself
         users.setdefault(new_key, []).extend(indexes)
     for index in stale:
-        path, _key, (template, parts), url, context = page_parts(plan.recipes[index])
+        path, _key, (template, parts), url, context, weight = page_parts(plan.recipes[index])
         new_parts = _swapped(parts, renamed)
         key = plan.deps.key(template, *new_parts)
         context = _swapped(context, swaps)
-        plan.recipes[index] = page_recipe(plan.env, path, key, (template, new_parts), url, context)
+        inputs = (template, new_parts)
+        plan.recipes[index] = page_recipe(plan.env, path, key, inputs, url, context, weight)
     return stale
 
 

@@ -138,6 +138,8 @@ class Recipe:
     key: str  # see deps.py
     make: Callable[[], bytes]  # renders the file; not called when the key is unchanged
     inputs: tuple[str, tuple[Any, ...]] | None = None  # a page's template and key parts
+    # About how many articles it shows, as a measure of its cost: workers take the costly first.
+    weight: int = 1
 
 
 @dataclass(frozen=True)

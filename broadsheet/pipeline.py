@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -154,7 +155,15 @@ def _build(ctx: BuildContext, output: Path, cache: ContentCache | None) -> Build
                 cache = ContentCache.load(ctx.root, ctx.config)
             elif cache is None:
                 cache = ContentCache(None, "")
-            content = load_content(ctx.root, ctx.config, ctx.drafts, ctx.strict, cache, ctx.workers)
+            content = load_content(
+                ctx.root,
+                ctx.config,
+                ctx.drafts,
+                ctx.strict,
+                cache,
+                ctx.workers,
+                meanwhile=partial(_prepare_templates, ctx),
+            )
         with _timed(timings, "model"):
             site, model_warnings = build_site(content, ctx)
     warnings = content.warnings + tuple(model_warnings)
@@ -326,8 +335,8 @@ def plan_outputs(site: Site, ctx: BuildContext, warnings: tuple[BroadsheetError,
     from broadsheet.feeds import render_feeds
     from broadsheet.render import dependencies, render_site, render_static
 
-    env, bytecode = template_environment(ctx)
-    deps = dependencies(site, env, ctx.drafts, bytecode / "analysis.json" if bytecode else None)
+    env, store = template_environment(ctx)
+    deps = dependencies(site, env, ctx.drafts, store)
     pages = render_site(site, env, deps, drafts=ctx.drafts)
     recipes = pages + render_feeds(site, env, deps, pages) + render_static(ctx.root / "static")
     _check_unique_paths(recipes)
@@ -335,15 +344,23 @@ def plan_outputs(site: Site, ctx: BuildContext, warnings: tuple[BroadsheetError,
     return Plan(site, recipes, len(pages), deps, env, warnings, globals=shared)
 
 
+def _prepare_templates(ctx: BuildContext) -> None:
+    """Compile and analyse the templates planning and rendering will use (render.py)."""
+    from broadsheet.render import prepare_templates
+
+    prepare_templates(*template_environment(ctx))
+
+
 def template_environment(ctx: BuildContext) -> tuple[jinja2.Environment, Path | None]:
-    """The project's Jinja environment, and the folder in .cache/ (made if missing) where it
-    keeps compiled templates and what is known of them between processes, if any."""
+    """The project's Jinja environment, keeping compiled templates in .cache/ (made if missing)
+    between processes, and the file there that keeps what is known of them (deps.py), if any."""
     from broadsheet.render import make_environment
 
     bytecode = ctx.root / CACHE_DIR / "templates" if ctx.use_cache else None
     if bytecode is not None:
         bytecode.mkdir(parents=True, exist_ok=True)
-    return make_environment(ctx.root / "templates", bytecode), bytecode
+    store = bytecode / "analysis.json" if bytecode else None
+    return make_environment(ctx.root / "templates", bytecode), store
 
 
 class OutputStream:
@@ -380,11 +397,13 @@ class OutputStream:
 
     def render_into(self, folder: Path) -> Iterator[tuple[str, list]]:
         """Render every output straight into `folder` in worker processes, which take chunks
-        as they finish the last (tag pages cost ten article pages); this one gathers entries."""
+        as they finish the last; this one gathers entries. The costly outputs go out first (a
+        feed costs twenty article pages): chunks of cheap ones at the end even out the finish."""
         global _RECIPES
         _RECIPES = self.recipes
         start = time.perf_counter()
-        jobs = [(i, folder) for i in range(len(self.recipes))]
+        order = sorted(range(len(self.recipes)), key=lambda i: -self.recipes[i].weight)
+        jobs = [(i, folder) for i in order]
         yield from run_parallel(_make_into, jobs, self.workers, meanwhile=self.meanwhile)
         self.seconds += time.perf_counter() - start
 

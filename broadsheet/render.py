@@ -8,6 +8,7 @@ undefined names are errors, and a template error names the template file and lin
 
 from __future__ import annotations
 
+import contextlib
 import traceback
 from collections.abc import Callable, Iterator, MutableMapping, Sequence
 from dataclasses import dataclass
@@ -27,13 +28,14 @@ from markupsafe import Markup
 
 from broadsheet import generator
 from broadsheet.cache import digest_of
-from broadsheet.deps import Dependencies, static_key
+from broadsheet.deps import PAGE_TEMPLATES, Dependencies, analyse_templates, static_key
 from broadsheet.errors import SourceLocation, TemplateError
 from broadsheet.model import Digest, Recipe, Site
 from broadsheet.sources import is_junk
 from broadsheet.urls import Urls, output_path, safe_output_path
 
-PageSpec = tuple[str, str, dict[str, Any], tuple[Any, ...]]  # template, url, context, key parts
+# template, url, context, key parts, weight (Recipe.weight)
+PageSpec = tuple[str, str, dict[str, Any], tuple[Any, ...], int]
 
 
 @dataclass(frozen=True)
@@ -250,6 +252,17 @@ _MONTHS = (
 )  # fmt: skip
 
 
+def prepare_templates(env: jinja2.Environment, store: Path | None = None) -> None:
+    """Compile every page template and analyse it for deps.py (`store` keeps what is known of
+    them), ahead of the build's use of them: a full build does it while a worker parses the
+    content, and the render workers inherit the compiled templates instead of each compiling
+    its own. What fails here fails again where the build uses it, and is reported there."""
+    analyse_templates(env, store)
+    for name in env.list_templates(extensions=PAGE_TEMPLATES):
+        with contextlib.suppress(jinja2.TemplateError, OSError, ValueError):
+            env.get_template(name)
+
+
 def render_site(
     site: Site, env: jinja2.Environment, deps: Dependencies, drafts: bool = False
 ) -> list[Recipe]:
@@ -258,9 +271,10 @@ def render_site(
     env.globals.update(site=site, config=site.config, urls=urls, drafts=drafts)
     env.fragment_cache.clear()  # type: ignore[attr-defined]  # fragments of this build only
     pages = []
-    for template, url, context, parts in _pages(site, urls, deps):
+    for template, url, context, parts, weight in _pages(site, urls, deps):
         key = deps.key(template, *parts)
-        pages.append(page_recipe(env, output_path(url, urls), key, (template, parts), url, context))
+        path = output_path(url, urls)
+        pages.append(page_recipe(env, path, key, (template, parts), url, context, weight))
     return pages
 
 
@@ -271,20 +285,21 @@ def page_recipe(
     inputs: tuple[str, tuple[Any, ...]],
     url: str,
     context: dict[str, Any],
+    weight: int = 1,
 ) -> Recipe:
     """The recipe of one page: its template (`inputs` names it) rendered at `url`."""
-    return Recipe(path, key, partial(_render, env, inputs[0], url, context), inputs)
+    return Recipe(path, key, partial(_render, env, inputs[0], url, context), inputs, weight)
 
 
 def page_parts(
     recipe: Recipe,
-) -> tuple[str, str, tuple[str, tuple[Any, ...]], str, dict[str, Any]]:
-    """What page_recipe made `recipe` from, but its Jinja environment: path, key, inputs, url
-    and context."""
+) -> tuple[str, str, tuple[str, tuple[Any, ...]], str, dict[str, Any], int]:
+    """What page_recipe made `recipe` from, but its Jinja environment: path, key, inputs, url,
+    context and weight."""
     make = recipe.make
     assert isinstance(make, partial) and recipe.inputs is not None  # a page's recipe
     _env, _template, url, context = make.args
-    return recipe.path, recipe.key, recipe.inputs, url, context
+    return recipe.path, recipe.key, recipe.inputs, url, context, recipe.weight
 
 
 def dependencies(
@@ -326,26 +341,29 @@ def _render(env: jinja2.Environment, template: str, url: str, context: dict[str,
 
 
 def _pages(site: Site, urls: Urls, deps: Dependencies) -> Iterator[PageSpec]:
-    """Yield every HTML page: its template, URL, context and what its key is made of."""
+    """Yield every HTML page: its template, URL, context, what its key is made of, and
+    about how many articles (or digests, or tags) it shows."""
     yield from _home_pages(site, urls, deps)
     for digest in site.digests:
         prev, next_ = site.digest(digest.prev_id), site.digest(digest.next_id)
         parts = (deps.digest(digest), deps.digest(prev), deps.digest(next_))
         context = {"digest": digest, "prev": prev, "next": next_}
-        yield "digest.html", urls.digest(digest), context, parts
+        yield "digest.html", urls.digest(digest), context, parts, len(digest.articles)
     for article in site.articles:
         digest = site.digest(site.digest_of.get(article.slug))
         parts = (deps.article(article), deps.digest(digest))
-        yield "article.html", urls.article(article), {"article": article, "digest": digest}, parts
+        context = {"article": article, "digest": digest}
+        yield "article.html", urls.article(article), context, parts, 1
     counts = [(tag, len(site.tag_articles[tag.slug])) for tag in site.tags]
     parts = tuple((tag.name, tag.slug, count) for tag, count in counts)
-    yield "tags.html", urls.file("tags/"), {"tags": counts}, parts
+    yield "tags.html", urls.file("tags/"), {"tags": counts}, parts, len(counts)
     yield from _tag_pages(site, urls, deps)
     summaries = tuple(map(deps.digest, site.digests))
-    yield "archive.html", urls.file("archive/"), {"years": archive_groups(site.digests)}, summaries
+    years = archive_groups(site.digests)
+    yield "archive.html", urls.file("archive/"), {"years": years}, summaries, len(summaries)
     for page in site.pages:
-        yield "page.html", urls.page(page), {"page": page}, (page.fingerprint,)
-    yield "404.html", urls.file("404.html"), {}, ()
+        yield "page.html", urls.page(page), {"page": page}, (page.fingerprint,), 1
+    yield "404.html", urls.file("404.html"), {}, (), 1
 
 
 def _home_pages(site: Site, urls: Urls, deps: Dependencies) -> Iterator[PageSpec]:
@@ -359,7 +377,8 @@ def _home_pages(site: Site, urls: Urls, deps: Dependencies) -> Iterator[PageSpec
         context = {"latest": latest, "digests": chunk, "pagination": pager}
         listed = tuple(map(deps.digest, chunk))
         parts = (deps.digest(latest) if latest else (), listed, number, len(chunks))
-        yield "index.html", urls.home(number), context, parts
+        shown = len(latest.articles) if latest else 0
+        yield "index.html", urls.home(number), context, parts, shown + len(chunk)
 
 
 def _tag_pages(site: Site, urls: Urls, deps: Dependencies) -> Iterator[PageSpec]:
@@ -372,7 +391,7 @@ def _tag_pages(site: Site, urls: Urls, deps: Dependencies) -> Iterator[PageSpec]
             context = {"tag": tag, "articles": chunk, "pagination": pager, "count": len(articles)}
             shown = tuple(map(deps.article, chunk))
             parts = (tag.name, tag.slug, shown, number, len(chunks), len(articles))
-            yield "tag.html", urls.tag(tag, number), context, parts
+            yield "tag.html", urls.tag(tag, number), context, parts, len(chunk)
 
 
 def _pager(number: int, total: int, url_for: Callable[[int], str]) -> Pagination:

@@ -78,7 +78,7 @@ class Snapshot:
         try:
             with collector_off(freeze=True):
                 state = pickle.load(self.rest)
-            env, _bytecode = template_environment(ctx)
+            env, _store = template_environment(ctx)
             env.globals.update(state["globals"])
             deps = state["deps"]
             deps.env = env

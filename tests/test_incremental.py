@@ -11,6 +11,7 @@ import pytest
 
 import broadsheet
 from broadsheet import deps as deps_module
+from broadsheet import pipeline as pipeline_module
 from broadsheet import render as render_module
 from broadsheet import snapshot
 from broadsheet.cache import ContentCache
@@ -186,16 +187,16 @@ def test_a_template_saved_during_a_build_is_rendered_by_the_next(
     landed mid-build still sees a change to render."""
     run(sample_site)
     template = sample_site / "templates/tags.html"
-    real = render_module.make_environment
+    real = render_module.dependencies
 
-    def saved_meanwhile(*args: object, **kwargs: object) -> jinja2.Environment:
-        env = real(*args, **kwargs)  # type: ignore[arg-type]
+    def saved_meanwhile(*args: object, **kwargs: object) -> deps_module.Dependencies:
+        # the build has read the templates for this plan; it works its keys out next
         template.write_text(template.read_text().replace("<h1>Tags</h1>", "<h1>All tags</h1>"))
-        return env
+        return real(*args, **kwargs)  # type: ignore[arg-type]
 
     (sample_site / "static/extra.txt").write_text("a change that makes a build")
     with monkeypatch.context() as patch:
-        patch.setattr(render_module, "make_environment", saved_meanwhile)
+        patch.setattr(render_module, "dependencies", saved_meanwhile)
         run(sample_site)
     again = run(sample_site)
     assert "tags/index.html" in again.rendered
@@ -358,20 +359,68 @@ def test_same_bytes_with_a_new_time_come_from_the_cache(sample_site: Path) -> No
 
 
 def test_parallel_and_serial_builds_are_byte_identical(make_site, tmp_path: Path) -> None:
-    files = {
+    root = make_site(many_articles())
+    serial = run(root, output=tmp_path / "serial", workers=1, use_cache=False)
+    parallel = run(root, output=tmp_path / "parallel", workers=2, use_cache=False)
+    assert serial.files == parallel.files > 150
+    assert manifest(tmp_path / "serial") == manifest(tmp_path / "parallel")
+
+
+def many_articles(count: int = 150) -> dict[str, str]:
+    """Enough articles for a build to render in worker processes."""
+    return {
         f"content/articles/2025-12-{1 + i % 9:02d}-story-{i}.md": article(
             f"Story {i}",
             f"2025-12-{1 + i % 9:02d}T{i % 24:02d}:00:00+00:00",
             tags=f"[t{i % 7}, common]",
             body=f"Text {i}.",
         )
-        for i in range(150)
+        for i in range(count)
     }
-    root = make_site(files)
-    serial = run(root, output=tmp_path / "serial", workers=1, use_cache=False)
-    parallel = run(root, output=tmp_path / "parallel", workers=2, use_cache=False)
-    assert serial.files == parallel.files > 150
-    assert manifest(tmp_path / "serial") == manifest(tmp_path / "parallel")
+
+
+def test_templates_are_compiled_once_before_the_render_workers_start(
+    make_site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_site(many_articles())
+    compiled = tmp_path / "compiled.txt"  # appended to by every process
+    real_compile = jinja2.Environment.compile
+
+    def compile_(self: jinja2.Environment, source: object, name: str | None = None, *args: object):
+        with compiled.open("a") as record:
+            record.write(f"{os.getpid()} {name}\n")
+        return real_compile(self, source, name, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(jinja2.Environment, "compile", compile_)
+    run(root, workers=2, use_cache=False)
+    lines = [line.split() for line in compiled.read_text().splitlines()]
+    names = [name for _, name in lines]
+    assert {pid for pid, _ in lines} == {str(os.getpid())}  # none in a worker
+    assert sorted(names) == sorted(set(names)) and "article.html" in names
+
+
+def test_outputs_that_show_many_articles_are_rendered_first(
+    make_site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_site(many_articles())
+    order: list[str] = []
+    real_make_into = pipeline_module._make_into
+
+    def make_into(index: int, folder: Path) -> tuple[str, list]:
+        order.append(pipeline_module._RECIPES[index].path)
+        return real_make_into(index, folder)
+
+    monkeypatch.setattr(pipeline_module, "_make_into", make_into)
+    run(root, workers=1, use_cache=False)
+    articles = [i for i, path in enumerate(order) if path.startswith("articles/")]
+    listing = [  # each shows ten or more articles: digests, tag pages that are full, feeds
+        i
+        for i, path in enumerate(order)
+        if re.fullmatch(r"digests/.*|tags/[^/]+/(index\.html|feed\.xml)|feed\.(xml|json)", path)
+    ]
+    assert len(articles) == 150 and len(listing) == 9 + 2 * 8 + 2
+    assert max(listing) < min(articles)  # the cheap article pages come after them
+    assert order[0] in ("feed.xml", "feed.json")
 
 
 @pytest.mark.parametrize(
