@@ -135,6 +135,14 @@ def break_title(text: str) -> str:
     return "".join(lines)
 
 
+def save(path: Path, text: str) -> None:
+    """Save as many editors do, by renaming a written copy over the file: one change, seen
+    whole. (write_text empties the file first; a busy machine may report that on its own.)"""
+    temp = path.parent / "4913"  # the name Vim writes first, to learn whether it may
+    temp.write_text(text)
+    os.replace(temp, path)
+
+
 def set_base_url(root: Path, base_url: str) -> None:
     """Change base_url in a project's config.yml."""
     config = root / "config.yml"

@@ -23,7 +23,9 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.browser
 
-RELOAD_BOUND = 5_000  # ms: the bound for a save to show in the open page
+# ms for a save to show in the open page: about 0.1 s here (bench/run.py measures it), but
+# CI machines can be slow and busy, and a test must not fail for that.
+RELOAD_BOUND = 15_000
 SETUP = 20_000  # ms: loading a page and connecting live reload, before any save
 TITLE = "AI model helps astronomers spot faint comet"
 

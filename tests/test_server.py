@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,10 +18,11 @@ from typing import Any
 
 import pytest
 
+from broadsheet import preview as preview_module
+from broadsheet.errors import BroadsheetError
 from broadsheet.model import BuildContext
 from broadsheet.pipeline import BuildResult, build
 from broadsheet.preview import (
-    HOLD_ERRORS,
     Preview,
     PreviewOptions,
     PreviewState,
@@ -28,7 +31,16 @@ from broadsheet.preview import (
 )
 from broadsheet.server import Found, locate
 from broadsheet.watch import Debouncer, changed_paths, scan_sources
-from tests.conftest import ARTICLE, ARTICLE_URL, REPO, Run, Served, break_title, set_base_url
+from tests.conftest import (
+    ARTICLE,
+    ARTICLE_URL,
+    REPO,
+    Run,
+    Served,
+    break_title,
+    save,
+    set_base_url,
+)
 
 
 def tree_digest(folder: Path) -> dict[str, str]:
@@ -205,22 +217,34 @@ def test_error_page_lists_each_error_escaped() -> None:
 
 
 class CountingBuilder:
-    """pipeline.build, counting its calls."""
+    """pipeline.build, counting its calls, the ones running and the ones that failed."""
 
     def __init__(self) -> None:
         self.calls = 0
+        self.running = 0
+        self.failures = 0
+        self.failed = threading.Event()  # set by the first failure
 
     def __call__(self, ctx: BuildContext, **options: Any) -> BuildResult:
         self.calls += 1
-        return build(ctx, **options)
+        self.running += 1
+        try:
+            return build(ctx, **options)
+        except BroadsheetError:
+            self.failures += 1
+            self.failed.set()
+            raise
+        finally:
+            self.running -= 1
 
 
 def wait_until_settled(builder: CountingBuilder, published: list[PreviewState]) -> None:
-    """Wait until a rebuild was published and no other one followed for a second."""
-    deadline = time.monotonic() + 30
+    """Wait until a rebuild was published, none runs and no other one started for a second
+    (longer than the preview holds a failure back: see HOLD_ERRORS)."""
+    deadline = time.monotonic() + 60
     seen, since = -1, time.monotonic()
     while time.monotonic() < deadline:
-        if builder.calls != seen:
+        if builder.calls != seen or builder.running:
             seen, since = builder.calls, time.monotonic()
         elif published and time.monotonic() - since > 1.0:
             return
@@ -261,11 +285,13 @@ def test_preview_builds_into_its_own_folder_and_leaves_site_alone(
     (site / "index.html").write_text("the published build")
     before = tree_digest(site)
     preview = open_preview(drafts=True)
-    state = preview.start(lambda state: None)
+    rebuilt = threading.Event()
+    state = preview.start(lambda state: rebuilt.set())
     assert state.errors == ()
     assert not state.site.is_relative_to(sample_site)
     assert (state.site / "index.html").is_file()
-    (sample_site / ARTICLE).write_text((sample_site / ARTICLE).read_text() + "\nMore.\n")
+    save(sample_site / ARTICLE, (sample_site / ARTICLE).read_text() + "\nMore.\n")
+    assert rebuilt.wait(30)  # the watcher's rebuild is done: no build runs as it closes
     assert preview.rebuild(("content/articles/x.md",)).errors == ()
     preview.close()
     assert tree_digest(site) == before
@@ -321,28 +347,35 @@ def test_fifty_quick_writes_cause_at_most_a_few_rebuilds(
     article = sample_site / ARTICLE
     text = article.read_text()
     builder, published = start_watching(open_preview)
+    saved = [time.monotonic()]
     for number in range(50):
-        if number % 2:
+        if number % 2:  # in place: a rebuild may read the file empty, and fail
             article.write_text(text + f"\nEdit {number}.\n")
-        else:  # an editor's save via rename
-            (article.parent / "4913").write_text(text + f"\nEdit {number}.\n")
-            os.replace(article.parent / "4913", article)
+        else:
+            save(article, text + f"\nEdit {number}.\n")
+        saved.append(time.monotonic())
         time.sleep(0.01)
     wait_until_settled(builder, published)
-    assert 1 <= len(published) <= 4  # one stall of the writing loop on a busy machine: one more
-    assert len(published) <= builder.calls - 1 <= len(published) + 1  # one held failure at most
-    assert ARTICLE in published[-1].changed
-    assert all(state.errors == () for state in published)
+    # A busy machine may stall the loop: a stall longer than the watcher's quiet period
+    # ends a burst, and the rest is a new one. Quick saves must never make one rebuild each.
+    stalls = sum(later - earlier > 0.25 for earlier, later in itertools.pairwise(saved))
+    assert 1 <= len(published) <= 2 + 2 * stalls
+    shown = [state for state in published if state.errors]  # only after a stall mid-save
+    assert len(shown) <= stalls
+    assert builder.calls - 1 == len(published) + builder.failures - len(shown)
+    assert published[-1].errors == () and ARTICLE in published[-1].changed
+    assert "Edit 49." in (published[-1].site / ARTICLE_URL.strip("/") / "index.html").read_text()
 
 
 def test_a_file_read_while_an_editor_writes_it_shows_no_error(
-    sample_site: Path, open_preview: Callable[..., Preview]
+    sample_site: Path, open_preview: Callable[..., Preview], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(preview_module, "HOLD_ERRORS", 5.0)  # however slow the machine
     article = sample_site / ARTICLE
     text = article.read_text()
     builder, published = start_watching(open_preview)
     with article.open("w") as saving:  # emptied, as an editor writing in place does first
-        time.sleep(HOLD_ERRORS / 2)  # long enough for a rebuild to read it empty
+        assert builder.failed.wait(30)  # a rebuild read it so
         saving.write(text + "\nSaved in place.\n")
     wait_until_settled(builder, published)
     assert builder.calls == 3  # the first build, the one that read the empty file, the last
@@ -358,7 +391,7 @@ def test_a_lasting_mistake_is_shown_after_the_hold(
 ) -> None:
     article = sample_site / ARTICLE
     builder, published = start_watching(open_preview)
-    article.write_text(break_title(article.read_text()))
+    save(article, break_title(article.read_text()))
     wait_until_settled(builder, published)
     assert builder.calls == 2
     assert len(published) == 1
@@ -431,7 +464,7 @@ def test_ctrl_c_stops_quickly_removes_the_preview_folder_and_leaves_site(
     assert served.get("/")[0] == 200
     assert len(list(served.tmp.iterdir())) == 1  # the preview folder
     served.process.send_signal(signal.SIGINT)
-    assert served.process.wait(timeout=2) == 0
+    assert served.process.wait(timeout=10) == 0  # about 0.3 s on an idle machine
     assert list(served.tmp.iterdir()) == []
     assert not (sample_site / "site").exists()
     assert "Traceback" not in served.log.read_text()
@@ -444,8 +477,8 @@ def test_serve_opens_the_browser_when_asked(
     browser = f"sh -c 'echo \"$0\" > {opened}' %s"
     served = serve(sample_site, "--open", env={"BROWSER": browser})
     deadline = time.monotonic() + 30
-    while not opened.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    while time.monotonic() < deadline and not (opened.exists() and opened.read_text()):
+        time.sleep(0.05)  # the shell makes the file, then writes to it
     assert opened.read_text().strip() == f"http://127.0.0.1:{served.port}/"
 
 

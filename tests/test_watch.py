@@ -16,7 +16,7 @@ import pytest
 
 from broadsheet import watch
 from broadsheet.watch import SourceWatcher
-from tests.conftest import article
+from tests.conftest import article, save
 
 ARTICLE = "content/articles/2025-12-02-a.md"
 
@@ -107,25 +107,25 @@ def test_a_save_by_rename_and_a_new_and_a_removed_file(project: Path, watching) 
     temp.write_text(article(body="Saved through a temporary file."))
     os.replace(temp, project / ARTICLE)
     assert batches.next() == {ARTICLE}
-    (project / "content/articles/2025-12-03-b.md").write_text(article())
+    save(project / "content/articles/2025-12-03-b.md", article())
     assert batches.next() == {"content/articles/2025-12-03-b.md"}
     (project / ARTICLE).unlink()
     assert batches.next() == {ARTICLE}
 
 
 def test_with_idle_an_empty_batch_says_no_change_followed(project: Path, watching) -> None:
-    batches = watching(idle=0.5)
+    batches = watching(idle=2.0)
     assert batches.none_within(1.0)  # nothing before the first batch
-    (project / ARTICLE).write_text(article(body="Changed."))
+    save(project / ARTICLE, article(body="Changed."))
     assert batches.next() == {ARTICLE}
-    assert batches.next(timeout=3.0) == set()
-    assert batches.none_within(1.0)  # once per batch, not on every quiet moment
-    (project / ARTICLE).write_text(article(body="Changed again."))
+    assert batches.next(timeout=5.0) == set()
+    assert batches.none_within(2.5)  # once per batch, not on every quiet moment
+    save(project / ARTICLE, article(body="Changed again."))
     assert batches.next() == {ARTICLE}
     time.sleep(0.2)  # a save within `idle`: its batch comes, and the empty one after it only
-    (project / ARTICLE).write_text(article(body="And again."))
+    save(project / ARTICLE, article(body="And again."))
     assert batches.next() == {ARTICLE}
-    assert batches.next(timeout=3.0) == set()
+    assert batches.next(timeout=5.0) == set()
 
 
 def test_editor_junk_and_other_folders_are_not_reported(project: Path, watching) -> None:
@@ -143,13 +143,13 @@ def test_config_and_a_folder_made_after_the_start_are_watched(project: Path, wat
     shutil.rmtree(project / "static")
     assert all(p == "static" or p.startswith("static/") for p in batches.next())
     config = project / "config.yml"
-    config.write_text(config.read_text() + "\n# a comment\n")
+    save(config, config.read_text() + "\n# a comment\n")
     assert batches.next() == {"config.yml"}
     (project / "static").mkdir()
     (project / "static/extra.css").write_text("body { color: red; }")
     seen = batches.next() | batches.drain(0.5)
     assert seen & {"static", "static/extra.css"}  # either way static/ is read again
-    (project / "static/more.css").write_text("p { color: blue; }")
+    save(project / "static/more.css", "p { color: blue; }")
     assert batches.next() == {"static/more.css"}
 
 
