@@ -111,11 +111,14 @@ def load_content(
     return Content(articles, tuple(loaded["digests"]), pages, tuple(warnings))
 
 
-def parse_source(kind: str, data: bytes, shown: Path, config: Config) -> Parsed | BroadsheetError:
-    """Parse one file's bytes as `kind`; return its item and warnings, or its error."""
+def parse_source(
+    kind: str, data: bytes, shown: Path, config: Config, digest: str | None = None
+) -> Parsed | BroadsheetError:
+    """Parse one file's bytes as `kind` (`digest` is their file_digest, if known); return its
+    item and warnings, or its error."""
     try:
         text = decode_text(data, shown)
-        document = parse_document(text, shown, file_digest(data))
+        document = parse_document(text, shown, digest or file_digest(data))
         return PARSERS[kind](document, config), tuple(unknown_key_warnings(document, ALLOWED[kind]))
     except BroadsheetError as exc:
         return exc
@@ -130,7 +133,8 @@ def _read_and_parse(
             data = handle.read()
     except OSError as exc:
         return "", ContentError(f"cannot read file ({exc.strerror})", SourceLocation(name))
-    return file_digest(data), parse_source(kind, data, Path(name), config)
+    digest = file_digest(data)
+    return digest, parse_source(kind, data, Path(name), config, digest)
 
 
 def _parse_changed(
