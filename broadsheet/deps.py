@@ -23,7 +23,7 @@ from broadsheet.cache import digest_of, file_digest, generator, replace_file
 from broadsheet.model import Article, Digest, Site
 
 TRACKED_SITE_ATTRIBUTES = frozenset({"pages", "config"})  # already part of every key
-PAGE_TEMPLATES = ["html", "xml", "txt"]  # what templates/ files that make output end with
+PAGE_TEMPLATES = ("html", "xml", "txt")  # what templates/ files that make output end with
 
 
 class Dependencies:
@@ -172,9 +172,9 @@ def analyse_templates(env: jinja2.Environment, store: Path | None = None) -> Non
     finds them done (and keeps them). One that does not parse is left for it to report."""
     analyses = _Analyses(store)
     for name in env.list_templates(extensions=PAGE_TEMPLATES):
-        source = _source(env, name)
-        if source is not None:
-            with contextlib.suppress(jinja2.TemplateSyntaxError):
+        with contextlib.suppress(jinja2.TemplateSyntaxError, OSError, ValueError):
+            source = _source(env, name)  # unreadable, not UTF-8: the build says so later
+            if source is not None:
                 analyses.get(name, source, env)
 
 

@@ -138,7 +138,8 @@ class Recipe:
     key: str  # see deps.py
     make: Callable[[], bytes]  # renders the file; not called when the key is unchanged
     inputs: tuple[str, tuple[Any, ...]] | None = None  # a page's template and key parts
-    # About how many articles it shows, as a measure of its cost: workers take the costly first.
+    # Its cost, in about as many article pages (a listing counts what it lists, a feed its
+    # entries): parallel rendering hands out the costly first.
     weight: int = 1
 
 

@@ -149,7 +149,7 @@ def _build(ctx: BuildContext, output: Path, cache: ContentCache | None) -> Build
     # Thousands of articles and pages made, none of them garbage: collections would walk them
     # again and again as they pile up (a third of the loading time), in the workers too.
     with collector_off():
-        with _timed(timings, "load"):  # reading the cache included
+        with _timed(timings, "load"):  # reading the cache and preparing templates included
             if cache is None and ctx.use_cache:
                 wait_for_writer(ctx.root)  # the last full build's process may be saving it
                 cache = ContentCache.load(ctx.root, ctx.config)

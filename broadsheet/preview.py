@@ -1,7 +1,8 @@
 """PREVIEW: rebuild into a private folder after every burst of changes watch.py reports.
 
 Input: the project folder and the serve options. Output: a PreviewState after every build (the
-folder of the last good build and the errors of the last one), handed to a callback. The preview
+folder of the last good build and the errors of the last one), handed to a callback; a failed
+build's only once HOLD_ERRORS passed without another save, else the next build's. The preview
 never writes into site/: it builds into its own temporary folder, removed by `close`. No web code
 here; server.py serves what this module builds.
 
@@ -76,7 +77,8 @@ class Preview:
         self._thread: threading.Thread | None = None
 
     def start(self, publish: Callable[[PreviewState], None]) -> PreviewState:
-        """Build once, then watch the sources in a thread and `publish` every rebuild."""
+        """Build once, then watch the sources in a thread and `publish` the rebuilds (a failed
+        one only if no save follows it within HOLD_ERRORS)."""
         watcher = SourceWatcher(self.options.root, self.folder, self._stop)  # sees the build's
         state = self.rebuild()  # time too: a save made meanwhile is built right after it
         self._thread = threading.Thread(
@@ -118,7 +120,8 @@ class Preview:
         for line in errors:
             log.error("%s", line)
         log.error(
-            "build failed in %.2fs; the browser shows the errors", time.perf_counter() - start
+            "build failed in %.2fs; the browser shows the errors unless a save follows at once",
+            time.perf_counter() - start,
         )
         return PreviewState(self.site, self.config.base_path, errors, changed)
 

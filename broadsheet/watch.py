@@ -1,7 +1,8 @@
 """WATCH: tell which source files changed, as soon as a save has settled.
 
 Input: the project folder, a folder inside it to leave out (the preview's own) and a stop event.
-Output: batches of changed paths (relative, with /), one per burst of saving. Files under
+Output: batches of changed paths (relative, with /), one per burst of saving, and on request an
+empty batch once a while has passed after one with no change begun. Files under
 content/, templates/ and static/ are reported by the operating system's file notifications
 (inotify, FSEvents, ...) through watchfiles, so a save is seen SETTLE after it ends, however
 many files the site has; config.yml, and those folders appearing or going away, are polled every
@@ -67,7 +68,8 @@ class SourceWatcher:
             while not self.stop.is_set():
                 if quiet_after is not None and time.monotonic() >= quiet_after:
                     quiet_after = None
-                    yield ()
+                    if not self.stop.is_set():
+                        yield ()
                     continue
                 if self._notified is not None:
                     debouncer = notified

@@ -135,6 +135,19 @@ def break_title(text: str) -> str:
     return "".join(lines)
 
 
+def articles_for_workers(count: int = 150) -> dict[str, str]:
+    """Enough articles for a build to render in worker processes."""
+    return {
+        f"content/articles/2025-12-{1 + i % 9:02d}-story-{i}.md": article(
+            f"Story {i}",
+            f"2025-12-{1 + i % 9:02d}T{i % 24:02d}:00:00+00:00",
+            tags=f"[t{i % 7}, common]",
+            body=f"Text {i}.",
+        )
+        for i in range(count)
+    }
+
+
 def save(path: Path, text: str) -> None:
     """Save as many editors do, by renaming a written copy over the file: one change, seen
     whole. (write_text empties the file first; a busy machine may report that on its own.)"""

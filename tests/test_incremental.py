@@ -12,7 +12,6 @@ import pytest
 import broadsheet
 from broadsheet import cache as cache_module
 from broadsheet import deps as deps_module
-from broadsheet import pipeline as pipeline_module
 from broadsheet import render as render_module
 from broadsheet import snapshot
 from broadsheet.cache import ContentCache
@@ -21,7 +20,7 @@ from broadsheet.errors import BroadsheetError
 from broadsheet.manifest import MARKER
 from broadsheet.model import BuildContext
 from broadsheet.pipeline import BuildResult, build
-from tests.conftest import article, wait_for_writer
+from tests.conftest import article, articles_for_workers, wait_for_writer
 from tests.test_pipeline import manifest
 
 ARTICLE = "content/articles/2025-12-02-ai-model-helps-astronomers-spot-faint-comet.md"
@@ -179,6 +178,28 @@ def test_a_template_edit_that_keeps_the_file_time_is_seen(sample_site: Path) -> 
     again = run(sample_site)
     assert again.rendered == ("tags/index.html",)
     assert "<h1>All tags</h1>" in (sample_site / "site/tags/index.html").read_text()
+
+
+def test_a_template_saved_after_it_was_compiled_ahead_is_read_again(
+    sample_site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full build compiles the templates while it parses; one saved after that is rendered
+    in its new text, with keys made from that text (the next build has nothing to do)."""
+    run(sample_site)
+    template = sample_site / "templates/tags.html"
+    real = render_module.prepare_templates
+
+    def saved_meanwhile(*args: object, **kwargs: object) -> None:
+        real(*args, **kwargs)  # type: ignore[arg-type]
+        template.write_text(template.read_text().replace("<h1>Tags</h1>", "<h1>All tags</h1>"))
+
+    (sample_site / "static/extra.txt").write_text("a change that makes a build")
+    with monkeypatch.context() as patch:
+        patch.setattr(render_module, "prepare_templates", saved_meanwhile)
+        first = run(sample_site)
+    assert "tags/index.html" in first.rendered
+    assert "<h1>All tags</h1>" in (sample_site / "site/tags/index.html").read_text()
+    assert run(sample_site).rendered == ()
 
 
 def test_a_template_saved_during_a_build_is_rendered_by_the_next(
@@ -360,68 +381,11 @@ def test_same_bytes_with_a_new_time_come_from_the_cache(sample_site: Path) -> No
 
 
 def test_parallel_and_serial_builds_are_byte_identical(make_site, tmp_path: Path) -> None:
-    root = make_site(many_articles())
+    root = make_site(articles_for_workers())
     serial = run(root, output=tmp_path / "serial", workers=1, use_cache=False)
     parallel = run(root, output=tmp_path / "parallel", workers=2, use_cache=False)
     assert serial.files == parallel.files > 150
     assert manifest(tmp_path / "serial") == manifest(tmp_path / "parallel")
-
-
-def many_articles(count: int = 150) -> dict[str, str]:
-    """Enough articles for a build to render in worker processes."""
-    return {
-        f"content/articles/2025-12-{1 + i % 9:02d}-story-{i}.md": article(
-            f"Story {i}",
-            f"2025-12-{1 + i % 9:02d}T{i % 24:02d}:00:00+00:00",
-            tags=f"[t{i % 7}, common]",
-            body=f"Text {i}.",
-        )
-        for i in range(count)
-    }
-
-
-def test_templates_are_compiled_once_before_the_render_workers_start(
-    make_site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    root = make_site(many_articles())
-    compiled = tmp_path / "compiled.txt"  # appended to by every process
-    real_compile = jinja2.Environment.compile
-
-    def compile_(self: jinja2.Environment, source: object, name: str | None = None, *args: object):
-        with compiled.open("a") as record:
-            record.write(f"{os.getpid()} {name}\n")
-        return real_compile(self, source, name, *args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(jinja2.Environment, "compile", compile_)
-    run(root, workers=2, use_cache=False)
-    lines = [line.split() for line in compiled.read_text().splitlines()]
-    names = [name for _, name in lines]
-    assert {pid for pid, _ in lines} == {str(os.getpid())}  # none in a worker
-    assert sorted(names) == sorted(set(names)) and "article.html" in names
-
-
-def test_outputs_that_show_many_articles_are_rendered_first(
-    make_site, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    root = make_site(many_articles())
-    order: list[str] = []
-    real_make_into = pipeline_module._make_into
-
-    def make_into(index: int, folder: Path) -> tuple[str, list]:
-        order.append(pipeline_module._RECIPES[index].path)
-        return real_make_into(index, folder)
-
-    monkeypatch.setattr(pipeline_module, "_make_into", make_into)
-    run(root, workers=1, use_cache=False)
-    articles = [i for i, path in enumerate(order) if path.startswith("articles/")]
-    listing = [  # each shows ten or more articles: digests, tag pages that are full, feeds
-        i
-        for i, path in enumerate(order)
-        if re.fullmatch(r"digests/.*|tags/[^/]+/(index\.html|feed\.xml)|feed\.(xml|json)", path)
-    ]
-    assert len(articles) == 150 and len(listing) == 9 + 2 * 8 + 2
-    assert max(listing) < min(articles)  # the cheap article pages come after them
-    assert order[0] in ("feed.xml", "feed.json")
 
 
 @pytest.mark.parametrize(

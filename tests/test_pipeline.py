@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import jinja2
 import pytest
 
-from tests.conftest import MINIMAL_CONFIG, article
+from broadsheet import pipeline as pipeline_module
+from broadsheet.config import load_config
+from broadsheet.model import BuildContext
+from broadsheet.pipeline import build
+from tests.conftest import MINIMAL_CONFIG, article, articles_for_workers
 from tests.sitecheck import broken_links, html_pages, manifest, parse_page
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -266,3 +272,50 @@ def test_relative_links_in_a_note_lead_to_the_same_place_from_every_page(
         assert 'href="#x"' in html and 'href="https://a.org/b"' in html
     assert target.replace("<", "&lt;").replace(">", "&gt;") in (site / "feed.xml").read_text()
     assert (site / "articles/earlier/index.html").is_file()
+
+
+# Parallel rendering
+
+
+def test_templates_are_compiled_once_before_the_render_workers_start(
+    make_site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_site(articles_for_workers())
+    compiled = tmp_path / "compiled.txt"  # appended to by every process
+    real_compile = jinja2.Environment.compile
+
+    def compile_(self: jinja2.Environment, source: object, name: str | None = None, *args: object):
+        with compiled.open("a") as record:
+            record.write(f"{os.getpid()} {name}\n")
+        return real_compile(self, source, name, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(jinja2.Environment, "compile", compile_)
+    build(BuildContext(root, load_config(root), workers=2, use_cache=False))
+    lines = [line.split() for line in compiled.read_text().splitlines()]
+    names = [name for _, name in lines]
+    assert {pid for pid, _ in lines} == {str(os.getpid())}  # none in a worker
+    assert sorted(names) == sorted(set(names)) and "article.html" in names
+
+
+def test_outputs_that_show_many_articles_are_rendered_first(
+    make_site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_site(articles_for_workers())
+    order: list[str] = []
+    real_make_into = pipeline_module._make_into
+
+    def make_into(index: int, folder: Path) -> tuple[str, list]:
+        order.append(pipeline_module._RECIPES[index].path)
+        return real_make_into(index, folder)
+
+    monkeypatch.setattr(pipeline_module, "_make_into", make_into)
+    build(BuildContext(root, load_config(root), workers=1, use_cache=False))
+    articles = [i for i, path in enumerate(order) if path.startswith("articles/")]
+    listing = [  # each shows ten or more articles: digests, tag pages that are full, feeds
+        i
+        for i, path in enumerate(order)
+        if re.fullmatch(r"digests/.*|tags/[^/]+/(index\.html|feed\.xml)|feed\.(xml|json)", path)
+    ]
+    assert len(articles) == 150 and len(listing) == 9 + 2 * 8 + 2
+    assert max(listing) < min(articles)  # the cheap article pages come after them
+    assert order[0] in ("feed.xml", "feed.json")
