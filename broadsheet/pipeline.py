@@ -203,6 +203,11 @@ def _from_kept_plan(
 ) -> BuildResult | None:
     """The build as an update of the plan the last full build kept, when it can be one
     (incremental.update_kept); else None, the time spent finding out counted as checking."""
+    from broadsheet.snapshot import may_have_plan
+
+    if not may_have_plan(ctx.root):  # a first build: no need to load the update's modules
+        log.debug("  full build: no plan was kept here")
+        return None
     from broadsheet.incremental import update_kept
 
     start = time.perf_counter()

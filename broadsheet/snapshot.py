@@ -288,6 +288,12 @@ def _write(folder: Path, header: bytes, index: dict[str, Any], state: dict[str, 
     replace_file(folder / _FILE, b"".join(parts))
 
 
+def may_have_plan(root: Path) -> bool:
+    """Whether a plan can have been kept for this project: the build daemon holds one, or a
+    full build once left its lock file (load_snapshot says whether one fits)."""
+    return _resident is not None or (root / CACHE_DIR / LOCK_NAME).exists()
+
+
 @contextmanager
 def load_snapshot(ctx: BuildContext, output: Path) -> Iterator[Snapshot | None]:
     """The plan the last full build kept for `output` with these settings, or None."""

@@ -72,6 +72,36 @@ def assert_matches_a_full_build(root: Path, scratch: Path) -> None:
     assert manifest(root / "site") == manifest(scratch)  # the marker's bytes included
 
 
+def test_a_first_build_finds_no_plan_without_loading_the_updater(sample_site: Path) -> None:
+    """The modules that update a kept plan (and Jinja with them) are not loaded by a build
+    that cannot have one: the first."""
+    assert not snapshot.may_have_plan(sample_site)
+    code = (
+        "import sys\n"
+        "from broadsheet import pipeline\n"
+        "real = pipeline.build_site\n"
+        "def build_site(*args):\n"
+        "    print('loaded:', 'broadsheet.incremental' in sys.modules, file=sys.stderr)\n"
+        "    return real(*args)\n"
+        "pipeline.build_site = build_site\n"
+        "from broadsheet.cli import run\n"
+        "run(['-v', '--no-import', '--no-daemon'])\n"
+    )
+    environment = {**os.environ, "PYTHONPATH": str(REPO)}
+    first = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=sample_site,
+        env=environment,
+        capture_output=True,
+        text=True,
+    )
+    assert first.returncode == 0, first.stderr
+    assert "full build: no plan was kept here" in first.stderr
+    assert "loaded: False" in first.stderr
+    wait_for_writer(sample_site)
+    assert snapshot.may_have_plan(sample_site)
+
+
 def test_an_edit_is_written_from_the_kept_plan(site: Path, tmp_path: Path) -> None:
     edit(site, A, "faint comet", "faint, slow comet")
     result = run(site)
