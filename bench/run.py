@@ -76,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     print(render_table(results))
     print()
     print(render_targets(results))
+    print(render_calibration(results))
     report = {"machine": machine_info(), "runs": args.runs, "seed": args.seed, "sizes": results}
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
@@ -96,6 +97,7 @@ def compile_bytecode() -> None:
 def measure_size(project: Path, size: int, runs: int, seed: int) -> dict[str, Any]:
     """Generate one corpus and run every kind of measurement on it."""
     _progress(f"{size} articles: generating corpus")
+    speed_before = calibrate()
     start = time.perf_counter()
     corpus = generate_corpus(project, size, seed)
     generated = time.perf_counter() - start
@@ -118,6 +120,7 @@ def measure_size(project: Path, size: int, runs: int, seed: int) -> dict[str, An
     serve = measure_serve_rebuilds(project, edited_file, runs)
     return {
         "articles": size,
+        "calibration_seconds": [speed_before, calibrate()],  # before and after: see calibrate
         "corpus_seconds": generated,
         "load_average_after": os.getloadavg(),  # other work on the machine skews the times
         "cold": [asdict(r) for r in cold],
@@ -211,6 +214,30 @@ def measure_serve_rebuilds(project: Path, article: Path, runs: int = 5) -> dict[
                 raise RuntimeError(f"the preview rebuild failed: {state.errors}")
             seconds.append(end - start)
     return {"api": "broadsheet.preview.Preview.start", "seconds": seconds, "rebuild": rebuilds[1:]}
+
+
+def calibrate(runs: int = 3) -> float:
+    """How fast the machine is now: the median time of a fixed pure-Python loop. A shared
+    machine's speed drifts, by half or more within an hour on some; builds measured beside the
+    same figure can be compared, and a run whose figure moved says the machine did."""
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        sum(i * i for i in range(2_000_000))
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def render_calibration(results: list[dict[str, Any]]) -> str:
+    """Return a line saying how fast the machine was while each size was measured."""
+    parts = []
+    for result in results:
+        low, high = sorted(result["calibration_seconds"])
+        span = f"{low:.2f}" if f"{low:.2f}" == f"{high:.2f}" else f"{low:.2f}-{high:.2f}"
+        parts.append(f"{result['articles']:,}: {span} s")
+    return "- machine speed, a fixed Python loop before and after each size (lower is faster): " + (
+        ", ".join(parts)
+    )
 
 
 def render_table(results: list[dict[str, Any]]) -> str:

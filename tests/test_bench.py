@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.corpus import generate_corpus
+from bench.run import calibrate, render_calibration
 from broadsheet.config import load_config
 from broadsheet.content import parse_article, parse_digest_note, parse_page
 from broadsheet.frontmatter import parse_document, read_text
@@ -69,3 +70,15 @@ def test_generated_corpus_builds(tmp_path: Path, cli: Callable[..., Any]) -> Non
     built = list((corpus.root / "site" / "articles").glob("*/index.html"))
     drafts = sum("draft: true" in p.read_text(encoding="utf-8") for p in corpus.articles)
     assert len(built) == ARTICLES - drafts
+
+
+def test_the_results_say_how_fast_the_machine_was() -> None:
+    seconds = calibrate(runs=1)
+    assert 0.001 < seconds < 60
+    line = render_calibration(
+        [
+            {"articles": 1000, "calibration_seconds": [0.33, 0.31]},
+            {"articles": 10000, "calibration_seconds": [0.3, 0.301]},
+        ]
+    )
+    assert line.endswith("(lower is faster): 1,000: 0.31-0.33 s, 10,000: 0.30 s")
