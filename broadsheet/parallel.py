@@ -1,12 +1,15 @@
 """Run one function over many inputs across processes, in order, when it is worth it.
 
 Workers are forked, so they start with the parent's modules (and anything module-level the
-caller set up) already loaded; inputs go out in chunks to keep pickling cheap.
+caller set up) already loaded; inputs go out in chunks to keep pickling cheap. Where this process
+works beside them (run_shared), every process claims the next few jobs from a shared counter.
 """
 
 from __future__ import annotations
 
 import os
+import queue
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
@@ -32,29 +35,125 @@ def run_parallel(
 ) -> Iterator[R]:
     """Yield function(*job) for every job, in order; in `workers` processes when there are many.
 
-    With `share` this process takes the first part of the jobs itself while the others run
-    the rest: right when it would otherwise only wait. Without, it stays free to consume the
-    results as they come (the writer does). `meanwhile` runs in this process once the workers
-    are busy (or first, when there are none), before the first result is yielded.
+    With `share` this process works through the jobs beside the others (run_shared): right when
+    it would otherwise only wait. Without, it stays free to consume the results as they come
+    (the writer does). `meanwhile` runs in this process once the workers are busy (or first,
+    when there are none), before the first result is yielded.
     """
     if workers <= 1 or len(jobs) < MIN_PARALLEL or not _can_fork():
         if meanwhile is not None:
             meanwhile()
         yield from (function(*job) for job in jobs)
         return
-    helpers = workers - 1 if share else workers
-    mine = len(jobs) // workers if share else 0
-    rest = jobs[mine:]
-    chunk = max(1, len(rest) // (helpers * 8))
+    if share:
+        yield from run_shared(function, jobs, workers - 1, meanwhile)
+        return
+    chunk = max(1, len(jobs) // (workers * 8))
     import multiprocessing  # here: a build with little to do never loads it
 
     context = multiprocessing.get_context("fork")
-    with context.Pool(helpers) as pool:
-        results = pool.imap(_Call(function), rest, chunksize=chunk)  # starts at once
+    with context.Pool(workers) as pool:
+        results = pool.imap(_Call(function), jobs, chunksize=chunk)  # starts at once
         if meanwhile is not None:
             meanwhile()
-        yield from (function(*job) for job in jobs[:mine])
         yield from results
+
+
+SHARED_BATCH = 16  # jobs claimed at once by run_shared's processes: a few milliseconds of work
+
+
+def run_shared(
+    function: Callable[..., R],
+    jobs: Sequence[tuple[Any, ...]],
+    helpers: int,
+    meanwhile: Callable[[], None] | None = None,
+) -> Iterator[R]:
+    """Yield function(*job) for every job, in order, worked out by this process and `helpers`
+    forked ones, each claiming the next SHARED_BATCH jobs from a shared counter until none
+    are left: all finish within a batch of each other, however much `meanwhile` delays this
+    one. Helpers send their results from a thread, so a busy reader never stalls their work;
+    the jobs of a helper that died are done here. A helper's exception is raised here."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    counter = context.Value("q", 0)
+    results: dict[int, Any] = {}
+    helpers_running = []
+    for _ in range(helpers):
+        receiver, sender = context.Pipe(duplex=False)
+        process = context.Process(target=_help, args=(function, jobs, counter, sender))
+        process.start()
+        sender.close()
+        reader = threading.Thread(target=_receive, args=(receiver, results), daemon=True)
+        reader.start()
+        helpers_running.append((process, reader))
+    try:
+        if meanwhile is not None:
+            meanwhile()
+        for index in _claimed(counter, len(jobs)):
+            results[index] = function(*jobs[index])
+    except BaseException:
+        counter.value = len(jobs)  # the helpers stop after their batch
+        raise
+    finally:
+        for process, reader in helpers_running:
+            reader.join()
+            process.join()
+    failure = results.pop(-1, None)
+    if failure is not None:
+        raise failure
+    for index in range(len(jobs)):  # a helper that died took its claimed jobs with it
+        if index not in results:
+            results[index] = function(*jobs[index])
+    yield from (results[index] for index in range(len(jobs)))
+
+
+def _claimed(counter: Any, count: int) -> Iterator[int]:
+    """The job indexes this process claims, SHARED_BATCH at a time, until none are left."""
+    while True:
+        with counter.get_lock():
+            start = counter.value
+            counter.value = start + SHARED_BATCH
+        if start >= count:
+            return
+        yield from range(start, min(start + SHARED_BATCH, count))
+
+
+def _help(
+    function: Callable[..., Any], jobs: Sequence[tuple[Any, ...]], counter: Any, sender: Any
+) -> None:
+    """A helper of run_shared: work through claimed jobs; a thread sends the results."""
+    outbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    thread = threading.Thread(target=_send, args=(outbox, sender))
+    thread.start()
+    try:
+        batch = []
+        for index in _claimed(counter, len(jobs)):
+            batch.append((index, function(*jobs[index])))
+            if len(batch) == SHARED_BATCH:
+                outbox.put(batch)
+                batch = []
+        outbox.put(batch)
+    except BaseException as exc:  # for the caller to raise
+        outbox.put([(-1, exc)])
+    finally:
+        outbox.put(None)
+        thread.join()
+
+
+def _send(outbox: queue.SimpleQueue[Any], sender: Any) -> None:
+    with sender:
+        while (batch := outbox.get()) is not None:
+            sender.send(batch)
+
+
+def _receive(receiver: Any, results: dict[int, Any]) -> None:
+    with receiver:
+        try:
+            while True:
+                results.update(receiver.recv())
+        except EOFError:  # the helper is done, or died
+            pass
 
 
 def _can_fork() -> bool:
