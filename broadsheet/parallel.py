@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import queue
+import signal
 import threading
+import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
@@ -78,34 +80,45 @@ def run_shared(
     context = multiprocessing.get_context("fork")
     counter = context.Value("q", 0)
     results: dict[int, Any] = {}
-    helpers_running = []
-    for _ in range(helpers):
-        receiver, sender = context.Pipe(duplex=False)
-        process = context.Process(target=_help, args=(function, jobs, counter, sender))
-        process.start()
-        sender.close()
-        reader = threading.Thread(target=_receive, args=(receiver, results), daemon=True)
-        reader.start()
-        helpers_running.append((process, reader))
+    started: list[tuple[Any, Any]] = []  # each helper process and the end its results come from
+    readers: list[threading.Thread] = []
     try:
+        for _ in range(helpers):  # all forked before a thread here reads (and may import)
+            receiver, sender = context.Pipe(duplex=False)
+            args = (function, jobs, counter, sender)
+            process = context.Process(target=_help, args=args, daemon=True)
+            process.start()
+            sender.close()
+            started.append((process, receiver))
+        for _process, receiver in started:
+            readers.append(threading.Thread(target=_receive, args=(receiver, results), daemon=True))
+            readers[-1].start()
         if meanwhile is not None:
             meanwhile()
         for index in _claimed(counter, len(jobs)):
             results[index] = function(*jobs[index])
     except BaseException:
-        counter.value = len(jobs)  # the helpers stop after their batch
-        raise
+        counter.get_obj().value = len(jobs)  # helpers stop after their batch (lock-free: a
+        raise  # helper killed while holding the lock must not hold this process up)
     finally:
-        for process, reader in helpers_running:
+        for reader in readers:
             reader.join()
+        for _process, receiver in started[len(readers) :]:
+            receiver.close()  # no reader: its helper's sending fails, and it ends
+        for process, _receiver in started:
             process.join()
     failure = results.pop(-1, None)
     if failure is not None:
-        raise failure
+        error, trace = failure
+        raise error from HelperTraceback(trace)
     for index in range(len(jobs)):  # a helper that died took its claimed jobs with it
         if index not in results:
             results[index] = function(*jobs[index])
     yield from (results[index] for index in range(len(jobs)))
+
+
+class HelperTraceback(Exception):
+    """Where in a helper process the exception raised by run_shared happened."""
 
 
 def _claimed(counter: Any, count: int) -> Iterator[int]:
@@ -123,8 +136,9 @@ def _help(
     function: Callable[..., Any], jobs: Sequence[tuple[Any, ...]], counter: Any, sender: Any
 ) -> None:
     """A helper of run_shared: work through claimed jobs; a thread sends the results."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the caller's to handle: it stops us
     outbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
-    thread = threading.Thread(target=_send, args=(outbox, sender))
+    thread = threading.Thread(target=_send, args=(outbox, sender), daemon=True)
     thread.start()
     try:
         batch = []
@@ -134,26 +148,34 @@ def _help(
                 outbox.put(batch)
                 batch = []
         outbox.put(batch)
-    except BaseException as exc:  # for the caller to raise
-        outbox.put([(-1, exc)])
+    except BaseException as exc:  # for the caller to raise; the others may stop now
+        counter.get_obj().value = len(jobs)
+        outbox.put([(-1, (exc, traceback.format_exc()))])
     finally:
         outbox.put(None)
         thread.join()
 
 
 def _send(outbox: queue.SimpleQueue[Any], sender: Any) -> None:
+    """Send each batch until told to stop. One that cannot be sent (the reader is gone, a
+    result does not pickle) ends the sending: the caller does the jobs it does not get."""
     with sender:
         while (batch := outbox.get()) is not None:
-            sender.send(batch)
+            try:
+                sender.send(batch)
+            except Exception:
+                return
 
 
 def _receive(receiver: Any, results: dict[int, Any]) -> None:
+    """Gather a helper's results until it is done, or died, or sent what does not unpickle
+    (the caller then does the jobs missing)."""
     with receiver:
         try:
             while True:
                 results.update(receiver.recv())
-        except EOFError:  # the helper is done, or died
-            pass
+        except Exception:
+            return
 
 
 def _can_fork() -> bool:

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from broadsheet import parallel
-from broadsheet.parallel import run_parallel, run_shared
+from broadsheet.parallel import HelperTraceback, run_parallel, run_shared
 
 
 def square_and_pid(number: int) -> tuple[int, int]:
@@ -43,10 +43,15 @@ def fails_on_seven(number: int) -> int:
 def test_a_helpers_exception_is_raised_here(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(parallel, "SHARED_BATCH", 1)
     jobs = [(n,) for n in range(200)]
-    with pytest.raises(ValueError, match="seven"):
-        # the helper claims job 7 unless this process got there first: try until it does
-        for _ in range(20):
+    for _ in range(20):  # the helper claims job 7 unless this process got there first
+        try:
             list(run_shared(fails_on_seven, jobs, helpers=1, meanwhile=_wait_for_helper))
+        except ValueError as exc:
+            assert str(exc) == "seven"
+            assert isinstance(exc.__cause__, HelperTraceback)
+            assert "in fails_on_seven" in str(exc.__cause__)  # where, in the helper
+            return
+    pytest.fail("job 7 never fell to the helper")
 
 
 def _wait_for_helper() -> None:
