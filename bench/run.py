@@ -235,9 +235,8 @@ def render_calibration(results: list[dict[str, Any]]) -> str:
         low, high = sorted(result["calibration_seconds"])
         span = f"{low:.2f}" if f"{low:.2f}" == f"{high:.2f}" else f"{low:.2f}-{high:.2f}"
         parts.append(f"{result['articles']:,}: {span} s")
-    return "- machine speed, a fixed Python loop before and after each size (lower is faster): " + (
-        ", ".join(parts)
-    )
+    sizes = ", ".join(parts)
+    return f"- machine speed, a fixed Python loop before and after each size (lower is faster): {sizes}"
 
 
 def render_table(results: list[dict[str, Any]]) -> str:

@@ -95,8 +95,8 @@ def run_shared(
             readers[-1].start()
         if meanwhile is not None:
             meanwhile()
-        for index in _claimed(counter, len(jobs)):
-            results[index] = function(*jobs[index])
+        for batch in _claimed(counter, len(jobs)):
+            results.update((index, function(*jobs[index])) for index in batch)
     except BaseException:
         counter.get_obj().value = len(jobs)  # helpers stop after their batch (lock-free: a
         raise  # helper killed while holding the lock must not hold this process up)
@@ -121,15 +121,16 @@ class HelperTraceback(Exception):
     """Where in a helper process the exception raised by run_shared happened."""
 
 
-def _claimed(counter: Any, count: int) -> Iterator[int]:
-    """The job indexes this process claims, SHARED_BATCH at a time, until none are left."""
+def _claimed(counter: Any, count: int) -> Iterator[range]:
+    """The batches of job indexes this process claims, SHARED_BATCH at a time, until none
+    are left."""
     while True:
         with counter.get_lock():
             start = counter.value
             counter.value = start + SHARED_BATCH
         if start >= count:
             return
-        yield from range(start, min(start + SHARED_BATCH, count))
+        yield range(start, min(start + SHARED_BATCH, count))
 
 
 def _help(
@@ -141,13 +142,8 @@ def _help(
     thread = threading.Thread(target=_send, args=(outbox, sender), daemon=True)
     thread.start()
     try:
-        batch = []
-        for index in _claimed(counter, len(jobs)):
-            batch.append((index, function(*jobs[index])))
-            if len(batch) == SHARED_BATCH:
-                outbox.put(batch)
-                batch = []
-        outbox.put(batch)
+        for batch in _claimed(counter, len(jobs)):
+            outbox.put([(index, function(*jobs[index])) for index in batch])
     except BaseException as exc:  # for the caller to raise; the others may stop now
         counter.get_obj().value = len(jobs)
         outbox.put([(-1, (exc, traceback.format_exc()))])
