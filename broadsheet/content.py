@@ -37,7 +37,7 @@ from broadsheet.frontmatter import Document, decode_text, parse_document
 from broadsheet.model import Article, DigestNote, Page, Tag
 from broadsheet.parallel import run_parallel
 from broadsheet.slugs import slug_from_name, slugify
-from broadsheet.sources import list_sources
+from broadsheet.sources import list_sources, read_bytes
 from broadsheet.urls import Urls
 
 log = logging.getLogger(__name__)
@@ -129,8 +129,7 @@ def _read_and_parse(
 ) -> tuple[str, Parsed | BroadsheetError]:
     """Read and parse one file (in a worker process); return its content hash too."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read()
+        data = read_bytes(path)
     except OSError as exc:
         return "", ContentError(f"cannot read file ({exc.strerror})", SourceLocation(name))
     digest = file_digest(data)
@@ -173,8 +172,7 @@ def _same_bytes(cache: ContentCache, name: str, path: str, stat: os.stat_result)
     """A cached file whose time changed but whose bytes did not (a checkout, a touch)."""
     if name not in cache.entries:
         return None
-    with open(path, "rb") as handle:
-        return cache.lookup_digest(name, file_digest(handle.read()), stat)
+    return cache.lookup_digest(name, file_digest(read_bytes(path)), stat)
 
 
 def unknown_key_warnings(document: Document, allowed: tuple[str, ...]) -> list[BroadsheetError]:

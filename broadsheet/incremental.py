@@ -43,6 +43,7 @@ from broadsheet.snapshot import (
     leave_daemon,
     load_snapshot,
 )
+from broadsheet.sources import read_bytes
 from broadsheet.stamp import Inputs
 from broadsheet.write import WriteStats, patch_site, write_site
 
@@ -286,8 +287,7 @@ def _reparse(
             stat = os.lstat(path)
             if not S_ISREG(stat.st_mode) or os.path.islink(os.path.dirname(path)):
                 return None  # a link or something stranger: the full build's checks decide
-            with open(path, "rb") as handle:
-                data = handle.read()
+            data = read_bytes(path)
         except OSError:
             return None
         digest = file_digest(data)

@@ -341,3 +341,15 @@ def test_a_bad_base_url_option_is_named_as_the_option(make_site, cli) -> None:
         "error: --base-url must be an http(s) URL or a path starting with '/', "
         "got 'ftp://example.org/'\n"
     )
+
+
+@pytest.mark.parametrize("size", [0, 1, 6000, (1 << 20) - 1, 1 << 20, 3 * (1 << 20) + 7])
+def test_read_bytes_reads_every_byte(tmp_path: Path, size: int) -> None:
+    from broadsheet.sources import read_bytes
+
+    data = bytes(range(256)) * (size // 256) + bytes(size % 256)
+    path = tmp_path / "file.md"
+    path.write_bytes(data)
+    assert read_bytes(str(path)) == data
+    with pytest.raises(FileNotFoundError):
+        read_bytes(str(tmp_path / "missing.md"))

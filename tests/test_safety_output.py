@@ -204,14 +204,16 @@ def test_template_error_on_one_page_leaves_site_untouched(project: Path, cli) ->
     assert leftovers(project) == []
 
 
-def _failing_open(error: int):
-    """An `open` for write.py that fails like the OS would on the first file it creates."""
-    real = open
+def _failing_open(error: int, project: Path):
+    """An `os.open` that fails like the OS would on the first new file write.py creates in
+    the output folder or its staging copies (site/, .site-*, .site.tmp-*)."""
+    real = os.open
 
-    def fake(file, mode="r", *args, **kwargs):
-        if "x" in mode:
-            raise OSError(error, os.strerror(error), str(file))
-        return real(file, mode, *args, **kwargs)
+    def fake(path, flags, *args, **kwargs):
+        place = Path(path).relative_to(project).parts[0] if project in Path(path).parents else ""
+        if flags & os.O_EXCL and place.startswith(("site", ".site")):
+            raise OSError(error, os.strerror(error), str(path))
+        return real(path, flags, *args, **kwargs)
 
     return fake
 
@@ -225,7 +227,7 @@ def test_failed_write_leaves_site_untouched_with_a_clear_error(
         assert cli(project).code == 0
     before = manifest(project / "site") if not first else None
     edit(project)
-    monkeypatch.setattr(broadsheet.write, "open", _failing_open(error), raising=False)
+    monkeypatch.setattr(broadsheet.write.os, "open", _failing_open(error, project))
     run = cli(project)
     assert run.code == 3, run.err
     assert run.err.startswith(f"error: cannot write the site to site/: {os.strerror(error)} (")
