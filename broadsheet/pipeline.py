@@ -135,20 +135,49 @@ def _build(ctx: BuildContext, output: Path, cache: ContentCache | None) -> Build
         if done is not None:
             done.timings.update(timings)
             return done
-    from broadsheet.snapshot import (
-        can_leave_behind,
-        refuse_full_build,
-        save_snapshot,
-        wait_for_writer,
-    )
+    from broadsheet.snapshot import can_leave_behind, refuse_full_build, save_snapshot
 
     refuse_full_build()  # the build daemon leaves full builds to the command that asked
-    # Loading and modelling import here: a build with nothing to do never pays for them.
+    with _collector_frozen():  # and thawed whatever happens: serve builds again and again
+        cache, content, site, model_warnings = _load_and_model(ctx, cache, timings)
+        warnings = content.warnings + tuple(model_warnings)
+        # Where a build daemon is to stay, the process left for it saves the content cache
+        # first, off the build's path. Otherwise (CI, --no-daemon, scripts: where that process
+        # may be cut short, or other steps read .cache/ next) it is saved while workers render.
+        kept_from = inputs if not ctx.private_output else None  # serve keeps its own plan
+        offload = kept_from is not None and ctx.daemon and can_leave_behind()
+        try:
+            result = _render_and_write(
+                site, warnings, ctx, output, timings, None if offload else cache.save
+            )
+        except BaseException:
+            if offload:
+                cache.save()  # what was parsed still spares the next try the time
+            raise
+    if stamp:
+        save_stamp(ctx.root, output, digest_of(stamp, marker_digest(output)))
+    left = False
+    if kept_from is not None and result.plan is not None:
+        with _timed(timings, "keep"):
+            left = save_snapshot(ctx, output, result.plan, kept_from, scanned, cache, offload)
+    if not (offload and left):
+        cache.save()  # if rendering did not get to it
+    result.cache_hits, result.cache_misses = cache.hits, cache.misses
+    return result
+
+
+def _load_and_model(
+    ctx: BuildContext, cache: ContentCache | None, timings: dict[str, float]
+) -> tuple[ContentCache, Content, Site, list[BroadsheetError]]:
+    """Parse the content (what the cache does not hold) and model the site from it."""
+    # Not loaded by a build with nothing to do:
     from broadsheet.content import load_content
+    from broadsheet.snapshot import wait_for_writer
 
     # Thousands of articles and pages made, none of them garbage: collections would walk them
-    # again and again as they pile up (a third of the loading time), in the workers too.
-    with collector_off():
+    # again and again as they pile up (a third of the loading time), in the workers too. They
+    # are frozen before the collector is back on, else its first collection walks them all.
+    with collector_off(freeze=True):
         with _timed(timings, "load"):  # reading the cache and preparing templates included
             if cache is None and ctx.use_cache:
                 wait_for_writer(ctx.root)  # the last full build's process may be saving it
@@ -166,31 +195,7 @@ def _build(ctx: BuildContext, output: Path, cache: ContentCache | None) -> Build
             )
         with _timed(timings, "model"):
             site, model_warnings = build_site(content, ctx)
-    warnings = content.warnings + tuple(model_warnings)
-    # Where a build daemon is to stay, the process left for it saves the content cache first,
-    # off the build's path. Otherwise (CI, --no-daemon, scripts: where that process may be
-    # cut short, or other steps read .cache/ next) it is saved while the workers render.
-    kept_from = inputs if not ctx.private_output else None  # serve keeps its own plan
-    offload = kept_from is not None and ctx.daemon and can_leave_behind()
-    try:
-        with _collector_frozen():
-            result = _render_and_write(
-                site, warnings, ctx, output, timings, None if offload else cache.save
-            )
-    except BaseException:
-        if offload:
-            cache.save()  # what was parsed still spares the next try the time
-        raise
-    if stamp:
-        save_stamp(ctx.root, output, digest_of(stamp, marker_digest(output)))
-    left = False
-    if kept_from is not None and result.plan is not None:
-        with _timed(timings, "keep"):
-            left = save_snapshot(ctx, output, result.plan, kept_from, scanned, cache, offload)
-    if not (offload and left):
-        cache.save()  # if rendering did not get to it
-    result.cache_hits, result.cache_misses = cache.hits, cache.misses
-    return result
+    return cache, content, site, model_warnings
 
 
 def _from_kept_plan(

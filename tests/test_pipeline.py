@@ -164,6 +164,20 @@ def test_two_builds_are_byte_identical(sample_site: Path, cli, tmp_path: Path) -
     assert manifest(tmp_path / "one") == manifest(tmp_path / "two")
 
 
+def test_a_build_leaves_the_cycle_collector_as_it_found_it(sample_site: Path, cli) -> None:
+    """A build keeps the collector off its model, frozen: serve, which builds again and
+    again in one process, must get it back on, with nothing left frozen."""
+    import gc
+
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    assert cli(sample_site).code == 0
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    article = sample_site / "content/articles/broken.md"
+    article.write_text("---\ntitle: [unclosed\n---\n", encoding="utf-8")  # fails in loading
+    assert cli(sample_site).code == 1
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+
+
 def test_failed_build_leaves_previous_site_untouched(sample_site: Path, cli) -> None:
     assert cli(sample_site).code == 0
     before = manifest(sample_site / "site")
