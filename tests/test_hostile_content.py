@@ -193,16 +193,16 @@ def test_editor_junk_is_ignored_and_never_published(make_site, cli) -> None:
 
 
 def test_unreadable_file_is_an_error_naming_it(make_site, cli, monkeypatch) -> None:
-    """Root reads any file, so the refusal is simulated where content.py opens files."""
+    """Root reads any file, so the refusal is simulated where content.py reads files."""
     root = make_site({OK: GOOD, A: article()})
-    real = open
+    real = broadsheet.content.read_bytes
 
-    def denied(file, *args, **kwargs):
-        if str(file).endswith(Path(A).name):
-            raise PermissionError(13, "Permission denied", str(file))
-        return real(file, *args, **kwargs)
+    def denied(path: str) -> bytes:
+        if path.endswith(Path(A).name):
+            raise PermissionError(13, "Permission denied", path)
+        return real(path)
 
-    monkeypatch.setattr(broadsheet.content, "open", denied, raising=False)
+    monkeypatch.setattr(broadsheet.content, "read_bytes", denied)
     run = cli(root, "--no-cache")
     assert run.code == 1
     assert run.err == f"{A}: cannot read file (Permission denied)\n"
