@@ -2,7 +2,8 @@
 
 Workers are forked, so they start with the parent's modules (and anything module-level the
 caller set up) already loaded; inputs go out in chunks to keep pickling cheap. Where this process
-works beside them (run_shared), every process claims the next few jobs from a shared counter.
+works beside them (run_shared), every process claims the next few jobs from a shared counter:
+this one from the start of the list, a helper from its end.
 """
 
 from __future__ import annotations
@@ -71,21 +72,26 @@ def run_shared(
     meanwhile: Callable[[], None] | None = None,
 ) -> Iterator[R]:
     """Yield function(*job) for every job, in order, worked out by this process and `helpers`
-    forked ones, each claiming the next SHARED_BATCH jobs from a shared counter until none
-    are left: all finish within a batch of each other, however much `meanwhile` delays this
-    one. Helpers send their results from a thread, so a busy reader never stalls their work;
-    the jobs of a helper that died are done here. A helper's exception is raised here."""
+    forked ones, each claiming SHARED_BATCH jobs at a time until none are left: all finish
+    within a batch of each other, however much `meanwhile` delays this one.
+
+    This process works from the start of the list, the first helper from its end (and any
+    others from alternate ends), so jobs next to each other mostly fall to one process: what
+    one job leaves in a process (a fragment rendered once per build, render.FragmentCache)
+    then serves its neighbours. Helpers send their results from a thread, so a busy reader
+    never stalls their work; the jobs of a helper that died are done here. A helper's
+    exception is raised here."""
     import multiprocessing
 
     context = multiprocessing.get_context("fork")
-    counter = context.Value("q", 0)
+    counter = context.Array("q", [0, len(jobs)])  # the first and one past the last unclaimed
     results: dict[int, Any] = {}
     started: list[tuple[Any, Any]] = []  # each helper process and the end its results come from
     readers: list[threading.Thread] = []
     try:
-        for _ in range(helpers):  # all forked before a thread here reads (and may import)
+        for number in range(helpers):  # all forked before a thread here reads (and may import)
             receiver, sender = context.Pipe(duplex=False)
-            args = (function, jobs, counter, sender)
+            args = (function, jobs, counter, sender, number % 2 == 0)
             process = context.Process(target=_help, args=args, daemon=True)
             process.start()
             sender.close()
@@ -95,11 +101,11 @@ def run_shared(
             readers[-1].start()
         if meanwhile is not None:
             meanwhile()
-        for batch in _claimed(counter, len(jobs)):
+        for batch in _claimed(counter):
             results.update((index, function(*jobs[index])) for index in batch)
     except BaseException:
-        counter.get_obj().value = len(jobs)  # helpers stop after their batch (lock-free: a
-        raise  # helper killed while holding the lock must not hold this process up)
+        _stop(counter)
+        raise
     finally:
         for reader in readers:
             reader.join()
@@ -121,20 +127,36 @@ class HelperTraceback(Exception):
     """Where in a helper process the exception raised by run_shared happened."""
 
 
-def _claimed(counter: Any, count: int) -> Iterator[range]:
-    """The batches of job indexes this process claims, SHARED_BATCH at a time, until none
-    are left."""
+def _claimed(counter: Any, from_end: bool = False) -> Iterator[range]:
+    """The batches of job indexes this process claims, SHARED_BATCH at a time from the start
+    of the unclaimed jobs (or from their end), until none are left."""
+    lock, bounds = counter.get_lock(), counter.get_obj()
     while True:
-        with counter.get_lock():
-            start = counter.value
-            counter.value = start + SHARED_BATCH
-        if start >= count:
-            return
-        yield range(start, min(start + SHARED_BATCH, count))
+        with lock:
+            first, end = bounds
+            if first >= end:
+                return
+            if from_end:
+                first = bounds[1] = max(first, end - SHARED_BATCH)
+            else:
+                end = bounds[0] = min(end, first + SHARED_BATCH)
+        yield range(first, end)
+
+
+def _stop(counter: Any) -> None:
+    """Leave no job to claim: every process stops after its batch. Lock-free (a helper killed
+    while it held the lock must not hold the caller up), so both bounds are moved past each
+    other: a claim under way overwrites only the one it moves."""
+    bounds = counter.get_obj()
+    bounds[0], bounds[1] = 1 << 62, 0
 
 
 def _help(
-    function: Callable[..., Any], jobs: Sequence[tuple[Any, ...]], counter: Any, sender: Any
+    function: Callable[..., Any],
+    jobs: Sequence[tuple[Any, ...]],
+    counter: Any,
+    sender: Any,
+    from_end: bool,
 ) -> None:
     """A helper of run_shared: work through claimed jobs; a thread sends the results."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the caller's to handle: it stops us
@@ -142,10 +164,10 @@ def _help(
     thread = threading.Thread(target=_send, args=(outbox, sender), daemon=True)
     thread.start()
     try:
-        for batch in _claimed(counter, len(jobs)):
+        for batch in _claimed(counter, from_end):
             outbox.put([(index, function(*jobs[index])) for index in batch])
     except BaseException as exc:  # for the caller to raise; the others may stop now
-        counter.get_obj().value = len(jobs)
+        _stop(counter)
         outbox.put([(-1, (exc, traceback.format_exc()))])
     finally:
         outbox.put(None)

@@ -406,15 +406,19 @@ class OutputStream:
             yield Output(recipe.path, data, recipe.key)
 
     def render_into(self, folder: Path) -> Iterator[tuple[str, list]]:
-        """Render every output straight into `folder` in worker processes, which take chunks
-        as they finish the last; this one gathers entries. The costly outputs go out first (a
-        feed costs twenty article pages): chunks of cheap ones at the end even out the finish."""
+        """Render every output straight into `folder`, here and in a helper process for each
+        other core (run_shared); yield each path and its entry. The outputs are listed costly
+        first (a feed costs twenty article pages): this process starts with those and the helper
+        with the cheap end, so the two meet among middling ones and finish together, and the
+        listings, which share cached fragments (an article's card), are mostly made here."""
         global _RECIPES
         _RECIPES = self.recipes
         start = time.perf_counter()
         order = sorted(range(len(self.recipes)), key=lambda i: -self.recipes[i].weight)
         jobs = [(i, folder) for i in order]
-        yield from run_parallel(_make_into, jobs, self.workers, meanwhile=self.meanwhile)
+        yield from run_parallel(
+            _make_into, jobs, self.workers, share=True, meanwhile=self.meanwhile
+        )
         self.seconds += time.perf_counter() - start
 
 
