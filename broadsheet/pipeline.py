@@ -143,7 +143,7 @@ def _build(ctx: BuildContext, output: Path, cache: ContentCache | None) -> Build
         warnings = content.warnings + tuple(model_warnings)
         # Where a build daemon is to stay, the process left for it saves the content cache
         # first, off the build's path. Otherwise (CI, --no-daemon, scripts: where that process
-        # may be cut short, or other steps read .cache/ next) it is saved while workers render.
+        # may be cut short, or other steps read .cache/ next) it is saved while a helper renders.
         kept_from = inputs if not ctx.private_output else None  # serve keeps its own plan
         offload = kept_from is not None and ctx.daemon and can_leave_behind()
         try:
@@ -235,7 +235,7 @@ def _render_and_write(
     meanwhile: Callable[[], None] | None = None,
 ) -> BuildResult:
     """Plan every output, render the stale ones and write them; run `meanwhile` (saving the
-    content cache) while worker processes render."""
+    content cache) while another process renders."""
     with _timed(timings, "render"):
         plan = plan_outputs(site, ctx, warnings)
         recipes = plan.recipes
@@ -387,7 +387,7 @@ class OutputStream:
         self.recipes = recipes
         self.stale = stale
         self.workers = workers
-        self.meanwhile = meanwhile  # work for this process while the workers render
+        self.meanwhile = meanwhile  # work for this process while others render
         self.seconds = 0.0
 
     def __iter__(self) -> Iterator[Output]:
