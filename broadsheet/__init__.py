@@ -8,7 +8,7 @@ import os
 
 __version__ = "0.1.0"
 
-LIBRARIES = ("markdown_it", "yaml", "jinja2")  # what the pages are made with, besides our code
+LIBRARIES = ("markdown_it", "yaml", "jinja2", "markupsafe")  # what makes pages, besides our code
 
 
 @functools.cache

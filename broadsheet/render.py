@@ -112,14 +112,9 @@ class PageContext(jinja2.runtime.Context):
 
 
 def escape_output(value: Any) -> str:
-    """What `{{ value }}` puts on a page: markupsafe's escape, without the Markup object.
-
-    Jinja wraps every value a template outputs in escape(), which makes a Markup of it, and of
-    a Markup (a macro's or a fragment's text, `| safe`) a copy: two Python calls for each of
-    the hundreds of values on a page, and the result only ever joins the page's text. Text is
-    escaped here by markupsafe's own C function, a Markup goes in as it is, and anything else
-    (a number, an object with `__html__`) through escape() itself.
-    """
+    """What `{{ value }}` puts on a page: markupsafe's escape(), without making a Markup of
+    every value (or a copy of every Markup) only for the page to join them. Text goes through
+    markupsafe's own C function, a Markup as it is, anything else through escape()."""
     kind = type(value)
     if kind is str:
         return _escape_text(value)
@@ -137,8 +132,8 @@ class PageCode(CodeGenerator):
     """Jinja's compiler, with escape_output around each value a template outputs where
     autoescape is known to be on as it compiles: everywhere but in an `{% autoescape %}`
     block that turns it off or leaves it to a variable, which Jinja compiles as it would.
-    `_output_child_pre` is Jinja's own step for this (3.1, pinned); test_escaping renders
-    every kind of output both ways."""
+    `_output_child_pre` is Jinja's own step for this (3.1, pinned in requirements.txt);
+    test_escaping renders every kind of output both ways."""
 
     def visit_Template(self, node: nodes.Template, frame: Frame | None = None) -> None:
         self.writeline("from broadsheet.render import escape_output")

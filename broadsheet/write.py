@@ -199,6 +199,9 @@ def put_file(folder: Path, item: Output) -> tuple[str, list]:
     except FileNotFoundError:  # a folder of the same name made and removed before this one
         os.makedirs(parent, exist_ok=True)
         return item.path, _write_file(target, item)
+    except FileExistsError:  # by a process that died before it could say so (run_shared)
+        os.unlink(target)  # nothing else writes here: planning refuses two outputs at one path
+        return item.path, _write_file(target, item)
 
 
 _MADE: dict[Path, set[str]] = {}  # folders put_file made in this process, in its staging folder
@@ -355,11 +358,15 @@ def _write_file(target: Path | str, item: Output) -> list:
     data = item.data or b""
     handle = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
     try:
-        rest = memoryview(data)
-        while rest:  # one write, unless cut short (a full disk then fails the next one)
-            rest = rest[os.write(handle, rest) :]
-    finally:
-        os.close(handle)
+        try:
+            rest = memoryview(data)
+            while rest:  # one write, unless cut short (a full disk then fails the next one)
+                rest = rest[os.write(handle, rest) :]
+        finally:
+            os.close(handle)
+    except OSError as exc:  # os.write and os.close name no file; the build's error does
+        exc.filename = exc.filename or str(target)
+        raise
     return [item.key, file_digest(data), len(data)]
 
 

@@ -52,6 +52,7 @@ TEMPLATES = {
 {% filter lower %}{{ title }}<HR>{% endfilter %}
 {% for x in items %}{{ loop.index }}{{ x }}{% endfor %}
 {% autoescape false %}{{ title }}{{ markup }}{% endautoescape %}|{{ title }}
+{% autoescape flag %}{{ title }}{{ markup }}{{ card(item) }}{% endautoescape %}
 {% block tail %}{{ title }}{% endblock %}|{{ self.tail() }}
 """,
 }
@@ -70,8 +71,9 @@ def test_templates_render_as_jinja_renders_them(tmp_path: Path) -> None:
         keep_trailing_newline=True,
     )
     assert ours.code_generator_class is render.PageCode
-    for title in HOSTILE:
+    for title, flag in zip(HOSTILE, [True, False] * len(HOSTILE), strict=False):
         context = {
+            "flag": flag,  # autoescape decided as the page renders
             "title": title,
             "number": 7,
             "html": Html(),

@@ -311,6 +311,29 @@ def test_templates_are_compiled_once_before_the_render_workers_start(
     assert sorted(names) == sorted(set(names)) and "article.html" in names
 
 
+def test_the_pages_of_a_render_helper_that_died_are_made_here(
+    make_site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A helper killed (say, by the out-of-memory killer) after writing a page: this process
+    makes that page again, and every other the helper had claimed; the site is whole."""
+    root = make_site(articles_for_workers())
+    build(
+        BuildContext(root, load_config(root), workers=1, use_cache=False, output=tmp_path / "one")
+    )
+    parent, real_make_into = os.getpid(), pipeline_module._make_into
+
+    def make_into(index: int, folder: Path) -> tuple[str, list]:
+        entry = real_make_into(index, folder)
+        if os.getpid() != parent:
+            os._exit(1)  # its first page written, nothing sent
+        return entry
+
+    monkeypatch.setattr(pipeline_module, "_make_into", make_into)
+    result = build(BuildContext(root, load_config(root), workers=2, use_cache=False))
+    assert result.stats.written == result.files > 150
+    assert manifest(root / "site") == manifest(tmp_path / "one")
+
+
 def test_outputs_that_show_many_articles_are_rendered_first(
     make_site, monkeypatch: pytest.MonkeyPatch
 ) -> None:

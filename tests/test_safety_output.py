@@ -10,6 +10,7 @@ import errno
 import fcntl
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -235,6 +236,28 @@ def test_failed_write_leaves_site_untouched_with_a_clear_error(
         assert not (project / "site").exists()
     else:
         assert manifest(project / "site") == before
+    assert leftovers(project) == []
+
+
+def test_a_disk_that_fills_while_a_page_is_written_names_the_page(
+    project: Path, cli, monkeypatch
+) -> None:
+    """os.write's error names no file; the build's does."""
+    real = os.write
+
+    def full(handle: int, data: object) -> int:
+        if "site.tmp-" in os.readlink(f"/proc/self/fd/{handle}"):  # a new page of this build
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real(handle, data)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(broadsheet.write.os, "write", full)
+    run = cli(project)
+    assert run.code == 3, run.err
+    assert re.fullmatch(
+        r"error: cannot write the site to site/: No space left on device \(\S+\.site\.tmp-\S+\)\n",
+        run.err,
+    ), run.err
+    assert not (project / "site").exists()
     assert leftovers(project) == []
 
 
