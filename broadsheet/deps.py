@@ -167,11 +167,13 @@ class _Analyses:
 _ANALYSED: dict[str, Analysis] = {}  # by digest_of(name, source), for serve's many builds
 
 
-def analyse_templates(env: jinja2.Environment, store: Path | None = None) -> None:
-    """Analyse every page template not known in `store` ahead of Dependencies, which then
+def analyse_templates(
+    env: jinja2.Environment, names: Iterable[str], store: Path | None = None
+) -> None:
+    """Analyse the templates `names` not known in `store` ahead of Dependencies, which then
     finds them done (and keeps them). One that does not parse is left for it to report."""
     analyses = _Analyses(store)
-    for name in env.list_templates(extensions=PAGE_TEMPLATES):
+    for name in names:
         with contextlib.suppress(jinja2.TemplateSyntaxError, OSError, ValueError):
             source = _source(env, name)  # unreadable, not UTF-8: the build says so later
             if source is not None:

@@ -295,10 +295,11 @@ _MONTHS = (
 def prepare_templates(env: jinja2.Environment, store: Path | None = None) -> None:
     """Compile every page template and analyse it for deps.py (`store` keeps what is known of
     them), ahead of the build's use of them: a full build does it while a worker parses the
-    content, and the render workers inherit the compiled templates instead of each compiling
-    its own. What fails here fails again where the build uses it, and is reported there."""
-    analyse_templates(env, store)
-    for name in env.list_templates(extensions=PAGE_TEMPLATES):
+    content, and the render helper inherits the compiled templates instead of compiling its
+    own. What fails here fails again where the build uses it, and is reported there."""
+    names = env.list_templates(extensions=PAGE_TEMPLATES)
+    analyse_templates(env, names, store)
+    for name in names:
         with contextlib.suppress(jinja2.TemplateError, OSError, ValueError):
             env.get_template(name)
 

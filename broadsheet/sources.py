@@ -33,7 +33,7 @@ def read_bytes(path: str) -> bytes:
             chunks.append(chunk)
     finally:
         os.close(handle)
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    return b"".join(chunks)  # one chunk, nearly always: joined, it is that same object
 
 
 _CHUNK = 1 << 20  # a source file far larger than any article is read in a few steps
